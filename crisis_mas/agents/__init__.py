@@ -1,0 +1,1 @@
+"""Expert commander agents: profiles (data), selection, prompting, assessment and the coordinator."""

@@ -1,0 +1,1 @@
+"""Ops middleware around every model call: guardrails, HAZMAT validation, caching, tracing, metrics."""

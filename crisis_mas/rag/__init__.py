@@ -1,0 +1,1 @@
+"""Retrieval-augmented grounding: our knowledge base, FAISS + BM25 hybrid search, citations."""

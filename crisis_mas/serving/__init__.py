@@ -1,0 +1,1 @@
+"""The model pool: one interface (`ModelPool`) over vLLM, transformers+peft and OpenAI-compatible servers."""

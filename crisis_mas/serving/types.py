@@ -1,0 +1,96 @@
+"""The currency of the model pool: adapters, chat messages, requests and results.
+
+`AdapterRef(name, id, path)` mirrors vLLM's `LoRARequest(lora_name, lora_int_id, lora_path)` so every
+backend speaks about adapters the same way; the vLLM backend converts it one-to-one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AdapterRef(BaseModel):
+    """A LoRA adapter on local disk, named and numbered the way vLLM expects."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    id: int = Field(ge=1)
+    path: str
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SamplingConfig(BaseModel):
+    """Decoding settings; the defaults suit the small embedded model (it loops without a penalty)."""
+
+    max_tokens: int = Field(default=160, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    repetition_penalty: float = Field(default=1.2, ge=1.0, le=2.0)
+    seed: int | None = 0
+    stop: list[str] = Field(default_factory=list)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class GenerationRequest(BaseModel):
+    """One chat completion: messages, an optional adapter, and sampling settings."""
+
+    request_id: str = Field(default_factory=_new_id)
+    messages: list[ChatMessage]
+    adapter: AdapterRef | None = None
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    # Free-form labels for the middleware (expert id, run id, request kind); never sent to the model.
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class GenerationResult(BaseModel):
+    request_id: str
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False
+    # Set by middleware that refused the call (guard block); the text is then a refusal notice.
+    blocked: bool = False
+    flags: list[dict] = Field(default_factory=list)
+
+
+class ScoreRequest(BaseModel):
+    """Log-likelihood of each continuation after the rendered chat prompt plus `prefix`.
+
+    Used to turn an expert's view into a belief distribution over valid alternative ids by
+    construction: the model can only spread probability over the continuations we give it.
+    """
+
+    request_id: str = Field(default_factory=_new_id)
+    messages: list[ChatMessage]
+    prefix: str = ""
+    continuations: list[str] = Field(min_length=1)
+    adapter: AdapterRef | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ScoreResult(BaseModel):
+    request_id: str
+    # Sum of token log-probabilities of each continuation, and its token count (same order).
+    logprobs: list[float]
+    token_counts: list[int]
+    prompt_tokens: int = 0
+    latency_ms: float = 0.0
+
+
+class ModelInfo(BaseModel):
+    base: str
+    backend: str
+    adapters: list[str] = Field(default_factory=list)
