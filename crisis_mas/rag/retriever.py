@@ -1,0 +1,257 @@
+"""The retriever the agents use: hybrid (BM25 + vector, RRF) search with domain filters,
+prompt-injection screening of passages, and a token budget for small-model prompts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from crisis_mas.errors import InputError
+from crisis_mas.rag.chunking import embedding_text
+from crisis_mas.rag.config import RagConfig
+from crisis_mas.rag.embeddings import Embedder, get_embedder
+from crisis_mas.rag.ingest import IngestReport, ingest
+from crisis_mas.rag.lexical import BM25Index, reciprocal_rank_fusion
+from crisis_mas.rag.store import IndexFormatError, IndexStore
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "vector", "bm25"]
+
+
+class Hit(BaseModel):
+    """One retrieved passage. `score` is cosine (vector), BM25 (bm25) or RRF (hybrid)."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    text: str
+    score: float
+    source: str = ""
+    domains: list[str] = Field(default_factory=list)
+
+    def citation(self) -> dict[str, str]:
+        """What an assessment cites: `{doc_id, chunk_id, title}`."""
+        return {"doc_id": self.doc_id, "chunk_id": self.chunk_id, "title": self.title}
+
+
+class SearchResult(BaseModel):
+    """Hits plus what a tracing span wants: latency and what the guard dropped."""
+
+    query: str
+    mode: Mode
+    k: int
+    domains: list[str] | None = None
+    hits: list[Hit] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    guard_dropped: int = 0
+    guard_flags: list[str] = Field(default_factory=list)
+
+
+def estimate_tokens(text: str) -> int:
+    """Approximate tokens as words * 1.3 (close for English with BPE/WordPiece vocabularies)."""
+    return int(len(text.split()) * 1.3 + 0.999)
+
+
+def passages_within_budget(
+    hits: Sequence[Hit], max_tokens: int = 350, count_tokens: Callable[[str], int] | None = None
+) -> list[Hit]:
+    """Hits in rank order that fit in `max_tokens`; later hits that do not fit are skipped, and a
+    first hit alone larger than the budget is cut to fit (a prompt always gets something)."""
+    count = count_tokens or estimate_tokens
+    out: list[Hit] = []
+    used = 0
+    for hit in hits:
+        n = count(hit.text)
+        if used + n <= max_tokens:
+            out.append(hit)
+            used += n
+        elif not out:
+            words = hit.text.split()
+            keep = len(words)
+            while keep > 0 and count(" ".join(words[:keep]) + " …") > max_tokens:
+                keep = int(keep * 0.9) if keep > 10 else keep - 1
+            if keep > 0:
+                text = " ".join(words[:keep]) + " …"
+                out.append(hit.model_copy(update={"text": text}))
+                used += count(text)
+    return out
+
+
+def format_passages(hits: Sequence[Hit]) -> str:
+    """Passages for a prompt, each tagged with the chunk id the model should cite."""
+    return "\n\n".join(f"[{h.chunk_id}] {h.title}\n{h.text}" for h in hits)
+
+
+def _load_guard() -> Callable | None:
+    """`crisis_mas.ops.guard.check_passage` if the safety engineer's module is present."""
+    try:
+        from crisis_mas.ops.guard import check_passage  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return check_passage
+
+
+class Retriever:
+    """Search over one persisted index. Thread-safe for concurrent `search` calls."""
+
+    def __init__(self, store: IndexStore, config: RagConfig | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.config = config or RagConfig()
+        self.store = store
+        self.embedder = embedder or get_embedder()
+        self._bm25: BM25Index | None = None
+        self._lock = threading.Lock()
+        self._guard = _load_guard() if self.config.guard_passages else None
+        self.last_refresh: IngestReport | None = None
+        self.last_result: SearchResult | None = None
+        self.guard_dropped_total = 0
+
+    # ---- construction ------------------------------------------------------------------
+    @classmethod
+    def open(cls, config: RagConfig | None = None, *, embedder: Embedder | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Retriever:
+        """Open the configured index, first refreshing it from `config.sources` if
+        `auto_refresh` (incremental: unchanged documents cost a file read and a hash)."""
+        cfg = config or RagConfig()
+        index_dir = cfg.resolved_index_dir()
+        report = None
+        if cfg.auto_refresh:
+            sources = [p for p in cfg.resolved_sources() if p.exists()]
+            missing = [str(p) for p in cfg.resolved_sources() if not p.exists()]
+            if missing:
+                log.warning("RAG sources not found: %s", ", ".join(missing))
+            if sources or not IndexStore.exists(index_dir):
+                report = ingest(sources, index_dir, cfg, embedder=embedder, progress=progress)
+                for w in report.skipped:
+                    log.warning("skipped %s", w)
+        retriever = cls.load(index_dir, cfg, embedder=embedder)
+        retriever.last_refresh = report
+        return retriever
+
+    @classmethod
+    def load(cls, index_dir: Path | str, config: RagConfig | None = None, *,
+             embedder: Embedder | None = None) -> Retriever:
+        """Open an existing index folder as is; raises InputError if there is none."""
+        try:
+            store = IndexStore.load(Path(index_dir).expanduser())
+        except IndexFormatError as err:
+            raise InputError(str(err)) from None
+        return cls(store, config, embedder)
+
+    # ---- search --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.store)
+
+    @property
+    def domains(self) -> list[str]:
+        """Domains known to the config plus any present in the index."""
+        out = list(self.config.domains)
+        for rec in self.store.docs.values():
+            out.extend(d for d in rec.domains if d not in out)
+        return out
+
+    def _bm25_index(self) -> BM25Index:
+        with self._lock:
+            if self._bm25 is None:
+                recs = [self.store.chunks[c] for c in self.store.ids.tolist()]
+                self._bm25 = BM25Index(
+                    [r.id for r in recs],
+                    [embedding_text(r.title, r.heading, r.text) for r in recs],
+                )
+            return self._bm25
+
+    def _allowed(self, domains: Sequence[str] | None) -> np.ndarray | None:
+        if domains is None:
+            return None
+        wanted = {d.strip().lower() for d in domains if d.strip()}
+        unknown = sorted(wanted - set(self.domains))
+        if unknown:
+            raise InputError(
+                f"unknown domain(s): {', '.join(unknown)} (known: {', '.join(self.domains)})"
+            )
+        ids = [cid for rec in self.store.docs.values() if wanted & set(rec.domains)
+               for cid in rec.chunk_ids]
+        return np.asarray(ids, dtype=np.int64)
+
+    def search(self, query: str, k: int = 5, domains: list[str] | None = None,
+               mode: Mode | None = None) -> list[Hit]:
+        """Top-k passages for `query`, restricted to chunks tagged with any of `domains`."""
+        return self.retrieve(query, k, domains, mode).hits
+
+    def retrieve(self, query: str, k: int = 5, domains: Sequence[str] | None = None,
+                 mode: Mode | None = None) -> SearchResult:
+        """Like `search` but returns latency and guard counts too (for tracing)."""
+        started = time.perf_counter()
+        mode = mode or self.config.mode
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("query must be a non-empty string")
+        if k < 1:
+            raise InputError(f"k must be >= 1, got {k}")
+        allowed = self._allowed(domains)
+        result = SearchResult(query=query, mode=mode, k=k,
+                              domains=list(domains) if domains is not None else None)
+        if len(self.store) == 0 or (allowed is not None and len(allowed) == 0):
+            result.latency_ms = (time.perf_counter() - started) * 1000
+            self.last_result = result
+            return result
+
+        n_cand = max(self.config.candidates, k * 3)
+        ranked: list[tuple[int, float]]
+        if mode == "bm25":
+            ranked = self._bm25_index().search(query, n_cand, allowed)
+        else:
+            qvec = self.embedder.encode([query])[0]
+            vec = self.store.search(qvec, n_cand, allowed, self.config.hnsw_ef_search)
+            if mode == "vector":
+                ranked = vec
+            else:
+                lex = self._bm25_index().search(query, n_cand, allowed)
+                ranked = reciprocal_rank_fusion(
+                    [[i for i, _ in vec], [i for i, _ in lex]], k=self.config.rrf_k
+                )
+
+        for cid, score in ranked:
+            if len(result.hits) >= k:
+                break
+            rec = self.store.chunks[cid]
+            if not self._passes_guard(rec.text, result):
+                continue
+            result.hits.append(Hit(doc_id=rec.doc_id, chunk_id=rec.chunk_id, title=rec.title,
+                                   text=rec.text, score=round(score, 6), source=rec.source,
+                                   domains=rec.domains))
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        self.last_result = result
+        return result
+
+    def _passes_guard(self, text: str, result: SearchResult) -> bool:
+        """Indirect prompt-injection screen; a guard error drops the passage (fail closed)."""
+        if self._guard is None:
+            return True
+        try:
+            verdict = self._guard(text)
+            allowed = bool(getattr(verdict, "allowed", verdict))
+            flags = [str(f) for f in (getattr(verdict, "flags", None) or [])]
+        except Exception as err:  # noqa: BLE001 - a broken guard must not leak passages
+            log.warning("passage guard failed (%s); passage dropped", err)
+            allowed, flags = False, [f"guard_error:{type(err).__name__}"]
+        if not allowed:
+            result.guard_dropped += 1
+            result.guard_flags.extend(f for f in flags if f not in result.guard_flags)
+            with self._lock:
+                self.guard_dropped_total += 1
+        return allowed
+
+    def search_for_expert(self, query: str, own_domains: list[str] | str,
+                          k: int | None = None) -> list[Hit]:
+        """An expert's search: its domains plus the shared ones, cut to the token budget."""
+        hits = self.search(query, k or self.config.top_k, self.config.domains_for(own_domains))
+        return passages_within_budget(hits, self.config.token_budget)
