@@ -125,7 +125,8 @@ def ingest(
         rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0.0
         out.print(
             f"{index_dir}: {len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.unchanged)} unchanged, {len(report.relocated)} moved, "
+            f"{len(report.removed)} removed, "
             f"{len(report.skipped)} skipped; {report.chunks_embedded} chunks embedded"
             + (f" ({rate:.1f}/s)" if rate else "")
             + f"; index: {report.total_docs} docs, {report.total_chunks} chunks "

@@ -42,6 +42,8 @@ class IngestReport(BaseModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
+    # Unchanged content found at a new path: metadata updated, nothing re-embedded.
+    relocated: list[str] = Field(default_factory=list)
     skipped: list[FileWarning] = Field(default_factory=list)
     chunks_embedded: int = 0
     total_docs: int = 0
@@ -53,7 +55,7 @@ class IngestReport(BaseModel):
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.rebuilt)
+        return bool(self.added or self.updated or self.removed or self.relocated or self.rebuilt)
 
 
 def _file_of(doc_path: str) -> str:
@@ -149,6 +151,7 @@ def ingest(
                 report.unchanged.append(doc.id)
                 if old.path != doc.path:  # moved but identical: just remember the new place
                     old.path = doc.path
+                    report.relocated.append(doc.id)
             else:
                 (report.updated if old is not None else report.added).append(doc.id)
                 todo.append(doc)
