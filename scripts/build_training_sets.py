@@ -1,0 +1,152 @@
+"""Render the structured training sources into the chat JSONL each expert's LoRA adapter trains on.
+
+Sources are `crisis_mas/agents/training/src/<expert>.yaml` (a list of `{scenario, answer}` items).
+Prompts are rendered with the runtime renderer (`assessment_messages`) and answers with
+`format_assessment`, so the adapters learn exactly the layout they will see at inference.
+
+    python scripts/build_training_sets.py            # rewrite crisis_mas/agents/training/*.jsonl
+    python scripts/build_training_sets.py --check    # exit 1 if the committed JSONL is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crisis_mas.agents.profiles import ExpertProfile, load_profiles
+from crisis_mas.agents.prompting import assessment_messages, format_assessment
+from crisis_mas.errors import InputError
+from crisis_mas.scenario import parse_scenario
+
+TRAINING_DIR = Path(__file__).resolve().parent.parent / "crisis_mas" / "agents" / "training"
+SRC_DIR = TRAINING_DIR / "src"
+ANSWER_LISTS = ("key_concerns", "immediate_actions")
+
+
+class TrainingSetError(ValueError):
+    """A source example that cannot be rendered; the message names the file and item."""
+
+
+def load_examples(path: Path) -> list[dict[str, Any]]:
+    """Read one source file: a YAML list of `{scenario, answer}` mappings."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list) or not data:
+        raise TrainingSetError(f"{path}: expected a non-empty list of examples")
+    return data
+
+
+def _check_answer(answer: Any, alt_ids: list[str], where: str) -> dict[str, Any]:
+    """Validate an answer: rationale text, non-empty string lists, a recommended id that exists."""
+    if not isinstance(answer, dict):
+        raise TrainingSetError(f"{where}: `answer` must be a mapping")
+    rationale = answer.get("rationale")
+    if not isinstance(rationale, str) or not rationale.strip():
+        raise TrainingSetError(f"{where}: `answer.rationale` must be non-empty text")
+    for key in ANSWER_LISTS:
+        items = answer.get(key)
+        if not isinstance(items, list) or not items:
+            raise TrainingSetError(f"{where}: `answer.{key}` must be a non-empty list")
+        if not all(isinstance(i, str) and i.strip() for i in items):
+            raise TrainingSetError(f"{where}: `answer.{key}` items must be non-empty text")
+    rec = answer.get("recommended")
+    if rec not in alt_ids:
+        raise TrainingSetError(
+            f"{where}: recommended '{rec}' is not an alternative (have: {', '.join(alt_ids)})"
+        )
+    return answer
+
+
+def render_example(profile: ExpertProfile, example: Any, where: str) -> dict[str, Any]:
+    """One `{"messages": [system, user, assistant]}` record for a validated example."""
+    if not isinstance(example, dict) or set(example) != {"scenario", "answer"}:
+        raise TrainingSetError(f"{where}: an example has exactly the keys `scenario` and `answer`")
+    try:
+        scenario = parse_scenario(example["scenario"], where)
+    except InputError as err:
+        raise TrainingSetError(str(err)) from None
+    answer = _check_answer(example["answer"], scenario.alternative_ids, where)
+    messages = [m.model_dump() for m in assessment_messages(profile, scenario)]
+    messages.append(
+        {
+            "role": "assistant",
+            "content": format_assessment(
+                answer["rationale"],
+                answer["key_concerns"],
+                answer["immediate_actions"],
+                answer["recommended"],
+            ),
+        }
+    )
+    return {"messages": messages}
+
+
+def render_source(path: Path, profiles: dict[str, ExpertProfile]) -> str:
+    """The JSONL text for one source file; the file stem names the expert."""
+    expert = path.stem
+    if expert not in profiles:
+        known = ", ".join(profiles)
+        raise TrainingSetError(f"{path}: no expert profile '{expert}' (known: {known})")
+    lines = [
+        json.dumps(render_example(profiles[expert], ex, f"{path.name}[{i}]"), ensure_ascii=False)
+        for i, ex in enumerate(load_examples(path))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_all(src_dir: Path = SRC_DIR) -> dict[str, str]:
+    """Expert id -> rendered JSONL text for every source file, in sorted order."""
+    profiles = load_profiles()
+    return {p.stem: render_source(p, profiles) for p in sorted(src_dir.glob("*.yaml"))}
+
+
+def build(src_dir: Path = SRC_DIR, out_dir: Path = TRAINING_DIR) -> list[Path]:
+    """Write `<out_dir>/<expert>.jsonl` for every source; returns the written paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for expert, text in render_all(src_dir).items():
+        target = out_dir / f"{expert}.jsonl"
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def stale(src_dir: Path = SRC_DIR, out_dir: Path = TRAINING_DIR) -> list[str]:
+    """Experts whose committed JSONL differs from a fresh render (missing files count as stale)."""
+    out = []
+    for expert, text in render_all(src_dir).items():
+        target = out_dir / f"{expert}.jsonl"
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            out.append(expert)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", type=Path, default=SRC_DIR, help="folder of <expert>.yaml sources")
+    parser.add_argument("--out", type=Path, default=TRAINING_DIR, help="folder for <expert>.jsonl")
+    parser.add_argument("--check", action="store_true", help="only report stale JSONL files")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            bad = stale(args.src, args.out)
+            if bad:
+                print(f"stale training sets: {', '.join(bad)} (run {Path(__file__).name})")
+                return 1
+            print("training sets are up to date")
+            return 0
+        for path in build(args.src, args.out):
+            count = sum(1 for _ in path.open(encoding="utf-8"))
+            print(f"{path}: {count} examples")
+    except TrainingSetError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
