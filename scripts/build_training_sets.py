@@ -26,6 +26,8 @@ from crisis_mas.scenario import parse_scenario
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "crisis_mas" / "agents" / "training"
 SRC_DIR = TRAINING_DIR / "src"
 ANSWER_LISTS = ("key_concerns", "immediate_actions")
+# The C loader when libyaml is present: the sources are large and parsed on every test run.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TrainingSetError(ValueError):
@@ -34,7 +36,7 @@ class TrainingSetError(ValueError):
 
 def load_examples(path: Path) -> list[dict[str, Any]]:
     """Read one source file: a YAML list of `{scenario, answer}` mappings."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     if not isinstance(data, list) or not data:
         raise TrainingSetError(f"{path}: expected a non-empty list of examples")
     return data
