@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+PII_TYPES = ("email", "phone", "amka", "afm", "id_card", "iban", "card")
 
 
 class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # block: refuse a request whose flags reach `block_threshold`; warn: pass it on, flagged.
     policy: Literal["block", "warn"] = "block"
+    block_threshold: float = Field(default=0.8, ge=0, le=1)
+    # User content longer than this is refused (block) or flagged (warn) before the model sees it.
+    max_input_chars: int = Field(default=32_000, ge=100)
+    # Redact PII in user content in place (the model never sees it); types from PII_TYPES.
+    redact_pii: bool = True
+    pii_types: list[str] = Field(default_factory=lambda: list(PII_TYPES))
+    # Request kinds (tag `kind`) the input rails skip entirely, e.g. trusted internal prompts.
+    skip_kinds: list[str] = Field(default_factory=list)
+    # Output rails: strip active markup (script, iframe, javascript: links) from results.
+    sanitize_output_markup: bool = True
 
 
 class HazmatConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    # Request kinds (tag `kind`) whose results are validated; requests without a kind always are.
+    kinds: list[str] = Field(default_factory=lambda: ["assessment", "chat"])
+    # Also attach low-score `hazmat_unverified` flags for claims no table can confirm.
+    flag_unknown: bool = False

@@ -1,0 +1,97 @@
+"""Text normalisation shared by mention and claim extraction (English and Greek).
+
+`fold` makes matching case- and accent-insensitive ("ΑΜΜΩΝΊΑ" = "αμμωνια") while keeping
+character offsets, so spans found on the folded text point into the original. `norm_word`
+also maps British spellings ("sulphur" = "sulfur") and reduces Greek words to a stem so
+inflected forms ("της αμμωνίας", "του χλωρίου") match their dictionary form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+")
+_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
+# Greek inflectional endings, longest first; stripped once from words of 4+ letters.
+_GREEK_SUFFIXES = (
+    "ιου", "ιων", "ιασ", "ιεσ", "ιο", "ια", "ου", "οσ", "ησ", "ασ", "ων", "εσ",
+    "α", "ο", "η", "ι", "ε", "υ",
+)
+_BRITISH = (("sulph", "sulf"), ("aluminium", "aluminum"), ("caesium", "cesium"))
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    base = base.casefold()
+    if base == "ς":
+        base = "σ"
+    return base if len(base) == 1 else ch.lower()[:1] or ch
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, final sigma -> sigma; same length as `text` (offsets hold)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def is_greek(word: str) -> bool:
+    return bool(_GREEK.search(word))
+
+
+def greek_stem(word: str) -> str:
+    """Strip one inflectional ending from a folded Greek word ('αμμωνιας' -> 'αμμων')."""
+    if len(word) < 4:
+        return word
+    for suf in _GREEK_SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 2:
+            return word[: -len(suf)]
+    return word
+
+
+def norm_word(word: str) -> str:
+    """Normalised form of one word for dictionary look-ups."""
+    w = fold(word)
+    if is_greek(w):
+        return greek_stem(w)
+    for gb, us in _BRITISH:
+        w = w.replace(gb, us)
+    return w
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    norm: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Word tokens (letters/digits runs) with their normalised form and offsets."""
+    return [
+        Token(m.group(), norm_word(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)
+    ]
+
+
+def name_key(name: str) -> tuple[str, ...]:
+    """Look-up key of a substance name: its normalised words, parenthesised remarks dropped."""
+    name = re.sub(r"\([^)]*\)", " ", name)
+    return tuple(t.norm for t in tokenize(name))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;·])\s+|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of sentences; splits on ., !, ?, ;, Greek ano teleia and newlines."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
