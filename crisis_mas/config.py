@@ -54,7 +54,8 @@ class ModelConfig(_Strict):
     max_num_seqs: int = Field(default=32, ge=1)
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
-    kv_cache_memory_bytes: int | None = 64 * 1024 * 1024
+    # ~23 KiB per token for SmolLM2 in bf16: 512 MiB holds ~22k tokens (16+ concurrent prompts).
+    kv_cache_memory_bytes: int | None = 512 * 1024 * 1024
     enforce_eager: bool = True
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     openai: OpenAIServerConfig = Field(default_factory=OpenAIServerConfig)
@@ -70,7 +71,8 @@ class AggregationConfig(_Strict):
     method: Literal["dempster", "yager", "weighted"] = "yager"
     # Final score = belief_weight * combined belief + (1 - belief_weight) * TOPSIS closeness.
     belief_weight: float = Field(default=0.5, ge=0, le=1)
-    conflict_threshold: float = Field(default=0.5, ge=0, le=1)
+    # JS divergence (bits) above which two experts with different first choices are a conflict.
+    conflict_threshold: float = Field(default=0.05, ge=0, le=1)
 
 
 class StoreConfig(_Strict):

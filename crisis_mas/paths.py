@@ -1,4 +1,4 @@
-"""Where crisis-mas keeps state: `$CRISIS_MAS_HOME` (default `~/.crisis-mas`) and the repo's data folders."""
+"""Where crisis-mas keeps state (`$CRISIS_MAS_HOME`, default `~/.crisis-mas`) and data folders."""
 
 from __future__ import annotations
 

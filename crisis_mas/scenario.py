@@ -15,7 +15,7 @@ CRITERIA = ("effectiveness", "safety", "speed", "cost", "public_acceptance")
 
 
 class _Open(BaseModel):
-    """Keeps unknown fields: scenario files carry extras (camera feeds, Greek names) we must not drop."""
+    """Keeps unknown fields: scenario files carry extras (camera feeds, Greek names) we keep."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -131,7 +131,9 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate an already-decoded object; raises InputError naming the field."""
     if not isinstance(data, dict):
-        raise InputError(f"{source}: expected an object at the top level, got {type(data).__name__}")
+        raise InputError(
+            f"{source}: expected an object at the top level, got {type(data).__name__}"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
@@ -145,12 +147,11 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InputError(f"scenario file not found: {p}")
     text = p.read_text(encoding="utf-8")
     try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except json.JSONDecodeError as err:
-        raise InputError(f"{p}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+        raise InputError(
+            f"{p}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

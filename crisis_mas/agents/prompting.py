@@ -30,22 +30,28 @@ def prompt_version() -> int:
 
 def _risk_text(r: float) -> str:
     if r < 0.34:
-        return f"low ({r:.2f}): protect life first, avoid exposing crews or public to avoidable risk"
+        return (
+            f"low ({r:.2f}): protect life first, avoid exposing crews or public to avoidable risk"
+        )
     if r < 0.67:
         return f"moderate ({r:.2f}): accept measured risk for clear gains"
     return f"high ({r:.2f}): accept significant risk to act fast"
 
 
 def system_prompt(profile: ExpertProfile) -> str:
-    return templates()["system"].format(
-        persona_name=profile.persona_name,
-        title=profile.title,
-        organisation=profile.organisation,
-        persona=profile.persona.strip(),
-        role=profile.role,
-        doctrine="\n".join(f"- {d}" for d in profile.doctrine),
-        risk_text=_risk_text(profile.risk_tolerance),
-    ).strip()
+    return (
+        templates()["system"]
+        .format(
+            persona_name=profile.persona_name,
+            title=profile.title,
+            organisation=profile.organisation,
+            persona=profile.persona.strip(),
+            role=profile.role,
+            doctrine="\n".join(f"- {d}" for d in profile.doctrine),
+            risk_text=_risk_text(profile.risk_tolerance),
+        )
+        .strip()
+    )
 
 
 def _fmt_value(v: Any) -> str:

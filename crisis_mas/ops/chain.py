@@ -33,7 +33,9 @@ class Middleware:
 
     name = "passthrough"
 
-    def generate(self, requests: list[GenerationRequest], next: GenerateNext) -> list[GenerationResult]:
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
         return next(requests)
 
     def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
@@ -94,6 +96,9 @@ class ChainedPool(ModelPool):
 
     def info(self) -> ModelInfo:
         return self.pool.info()
+
+    def start(self) -> None:
+        self.pool.start()
 
     def health(self) -> dict:
         out = {"model_pool": self.pool.health()}

@@ -1,1 +1,1 @@
-"""The model pool: one interface (`ModelPool`) over vLLM, transformers+peft and OpenAI-compatible servers."""
+"""The model pool: one `ModelPool` interface over vLLM, transformers+peft and OpenAI servers."""

@@ -32,6 +32,9 @@ class ModelPool(ABC):
     def info(self) -> ModelInfo:
         """Base model id, backend name and known adapters (for reports and /v1/models)."""
 
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Load weights / start the engine now rather than on the first call."""
+
     def health(self) -> dict:
         """A cheap liveness check; backends override with something real."""
         return {"ok": True, **self.info().model_dump()}

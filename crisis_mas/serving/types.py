@@ -1,6 +1,7 @@
 """The currency of the model pool: adapters, chat messages, requests and results.
 
-`AdapterRef(name, id, path)` mirrors vLLM's `LoRARequest(lora_name, lora_int_id, lora_path)` so every
+`AdapterRef(name, id, path)` mirrors vLLM's `LoRARequest(lora_name, lora_int_id, lora_path)`
+so every
 backend speaks about adapters the same way; the vLLM backend converts it one-to-one.
 """
 
@@ -28,9 +29,9 @@ class ChatMessage(BaseModel):
 
 
 class SamplingConfig(BaseModel):
-    """Decoding settings; the defaults suit the small embedded model (it loops without a penalty)."""
+    """Decoding settings; defaults suit the small embedded model (it loops without a penalty)."""
 
-    max_tokens: int = Field(default=160, ge=1, le=8192)
+    max_tokens: int = Field(default=192, ge=1, le=8192)
     temperature: float = Field(default=0.0, ge=0, le=2)
     top_p: float = Field(default=1.0, gt=0, le=1)
     repetition_penalty: float = Field(default=1.2, ge=1.0, le=2.0)
@@ -49,7 +50,7 @@ class GenerationRequest(BaseModel):
     messages: list[ChatMessage]
     adapter: AdapterRef | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    # Free-form labels for the middleware (expert id, run id, request kind); never sent to the model.
+    # Labels for the middleware (expert id, run id, request kind); never sent to the model.
     tags: dict[str, str] = Field(default_factory=dict)
 
 

@@ -1,0 +1,97 @@
+"""Shared CLI plumbing: one-line errors with exit code 2, consoles, scenario path resolution."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from crisis_mas.errors import CrisisMasError
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn user errors into one line on stderr and exit 2; engine errors exit 1. No tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from crisis_mas.serving.pool import ModelPoolError
+
+        try:
+            return fn(*args, **kwargs)
+        except CrisisMasError as err:
+            fail(str(err), 2)
+        except ModelPoolError as err:
+            fail(f"model pool: {str(err).splitlines()[0]}", 1)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except typer.Exit:
+            raise
+        except Exception as err:  # a bug, not a user error: keep the traceback in a log file
+            import traceback
+
+            from crisis_mas.paths import home
+
+            log = home() / "logs" / "last-error.txt"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc())
+            fail(f"internal error: {type(err).__name__}: {err} (traceback in {log})", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_scenario_path(name: str) -> Path:
+    """A path, or a bundled scenario name (`evia_wildfire` -> scenarios/evia_wildfire.json)."""
+    from crisis_mas.scenario import bundled_scenarios_dir
+
+    p = Path(name)
+    if p.exists() or p.suffix:
+        return p
+    for ext in (".json", ".yaml", ".yml"):
+        cand = bundled_scenarios_dir() / f"{name}{ext}"
+        if cand.is_file():
+            return cand
+    return p
+
+
+def quiet_engines(verbose: bool) -> None:
+    """Keep vLLM/transformers chatter off the terminal unless asked for."""
+    if not verbose:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class StdoutToStderr:
+    """Route fd 1 to stderr while engines run (their subprocesses print), then restore it.
+
+    `--json` promises nothing but the report on stdout.
+    """
+
+    def __enter__(self) -> StdoutToStderr:
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        os.dup2(2, 1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+        os.dup2(self.saved, 1)
+        os.close(self.saved)

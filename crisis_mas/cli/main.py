@@ -1,0 +1,23 @@
+"""The `crisis-mas` command: one Typer app with a sub-command per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from crisis_mas.cli import adapters, experts, runs
+from crisis_mas.cli.run import run
+
+app = typer.Typer(
+    help="crisis-mas: Greek commander agents assess a crisis in parallel on a local LoRA "
+    "model pool.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("run")(run)
+app.add_typer(runs.app, name="runs")
+app.add_typer(adapters.app, name="adapters")
+app.add_typer(experts.app, name="experts")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,171 @@
+"""`crisis-mas run SCENARIO`: the experts assess a scenario in parallel; the coordinator decides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crisis_mas.cli.common import (
+    StdoutToStderr,
+    err_console,
+    handles_errors,
+    out_console,
+    quiet_engines,
+    resolve_scenario_path,
+)
+from crisis_mas.errors import InputError
+
+
+def _split_experts(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    ids = [e.strip() for e in value.split(",") if e.strip()]
+    if not ids:
+        raise InputError("--experts: give at least one expert id, e.g. --experts fire,police")
+    return ids
+
+
+@handles_errors
+def run(
+    scenario: str = typer.Argument(
+        ..., help="Scenario file (.json/.yaml) or bundled name, e.g. evia_wildfire"
+    ),
+    experts: str | None = typer.Option(None, "--experts", "-e", help="Comma-separated expert ids"),
+    out: Path = typer.Option(
+        Path("out"), "--out", "-o", help="Directory for report.json and report.md"
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report JSON on stdout and nothing else"
+    ),
+    config: Path | None = typer.Option(None, "--config", "-c", help="AppConfig YAML"),
+    server: str | None = typer.Option(
+        None, "--server", help="Use a crisis-mas HTTP server instead of a local engine"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show engine logs"),
+) -> None:
+    """Run a scenario: select experts, assess in parallel on the model pool, rank and explain."""
+    from crisis_mas.agents.profiles import get_profiles
+    from crisis_mas.agents.selection import select_experts
+    from crisis_mas.config import load_config
+    from crisis_mas.report import to_markdown
+    from crisis_mas.runstore import RunStore
+    from crisis_mas.scenario import load_scenario
+
+    quiet_engines(verbose)
+    cfg = load_config(config)
+    scen = load_scenario(resolve_scenario_path(scenario))
+    expert_ids = _split_experts(experts)
+    if expert_ids:
+        get_profiles(expert_ids)  # unknown ids fail here, before any model is loaded
+
+    if server:
+        from crisis_mas.client import CrisisMasClient
+
+        with err_console.status(f"asking {server} ..."):
+            report = CrisisMasClient(server).assess(scen, expert_ids)
+    else:
+        selected = [s.expert_id for s in select_experts(scen, expert_ids or cfg.agents.experts)]
+        with StdoutToStderr() if as_json else _nullctx():
+            report = _run_local(cfg, scen, selected)
+        RunStore(cfg.store.path).save(report)
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(report.model_dump_json(indent=2))
+    (out / "report.md").write_text(to_markdown(report))
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+        return
+    _summary(report)
+    out_console.print(f"\nreport: {out / 'report.md'}  ·  run id: [bold]{report.run_id}[/]")
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
+    from crisis_mas.pipeline import Assessor
+    from crisis_mas.serving.adapters import ensure_adapters
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("preparing adapters", total=None)
+
+        def on_train(expert: str):  # noqa: ANN202
+            progress.update(task, description=f"training LoRA adapter for {expert}", completed=0)
+
+            def step(i: int, n: int, loss: float) -> None:
+                progress.update(
+                    task, total=n, completed=i, description=f"training {expert} (loss {loss:.3f})"
+                )
+
+            return step
+
+        if cfg.model.use_adapters:
+            ensure_adapters(cfg.model, selected, on_train)
+
+        def on_stage(stage: str) -> None:
+            progress.update(task, description=stage, total=None)
+
+        assessor = Assessor(cfg, experts=selected, on_stage=on_stage)
+        try:
+            progress.update(
+                task, description=f"loading {cfg.model.base} on {cfg.model.backend}", total=None
+            )
+            assessor.pool.start()
+            return assessor.run(scen, selected)
+        finally:
+            progress.update(task, description="shutting down engine")
+            assessor.close()
+
+
+def _summary(report) -> None:  # noqa: ANN001
+    d = report.decision
+    t = Table(title=f"{report.scenario_name} — decision", title_justify="left")
+    for col in ("rank", "alternative", "score", "belief", "TOPSIS", "first choice of"):
+        t.add_column(
+            col, justify="right" if col in ("rank", "score", "belief", "TOPSIS") else "left"
+        )
+    for i, a in enumerate(d.ranking, 1):
+        style = "bold green" if i == 1 else None
+        t.add_row(
+            str(i),
+            a.alternative_id,
+            f"{a.score:.3f}",
+            f"{a.belief:.3f}",
+            f"{a.topsis:.3f}",
+            ", ".join(a.first_choice_of) or "—",
+            style=style,
+        )
+    out_console.print(t)
+    e = Table(title="experts", title_justify="left")
+    for col in ("expert", "adapter", "status", "first choice", "confidence", "tokens", "latency"):
+        e.add_column(col)
+    for a in report.assessments:
+        e.add_row(
+            a.expert_id,
+            a.adapter or "—",
+            a.status,
+            a.recommended or "—",
+            f"{a.confidence:.2f}",
+            f"{a.tokens.prompt}+{a.tokens.completion}",
+            f"{a.latency_ms / 1000:.1f}s",
+        )
+    out_console.print(e)
+    out_console.print(f"[bold]Recommended:[/] {d.recommended}\n{d.explanation}")
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")
