@@ -324,7 +324,9 @@ class RunTracer:
         try:
             tags = req.tags
             expert = tags.get("expert")
-            name = f"{expert or 'model'}.{tags.get('kind', op)}"
+            name = f"{expert or 'model'}.{tags.get('kind', 'call')}"
+            if op == "score":
+                name += ".score"
             adapter = req.adapter.name if req.adapter else None
             kwargs: dict[str, Any] = {
                 "name": name, "as_type": "generation", "model": self.config.model.base,
@@ -482,6 +484,24 @@ def get_tracer(config: AppConfig) -> RunTracer:
             tracer = RunTracer(config, client)
             _tracers[key] = tracer
         return tracer
+
+
+def shutdown_tracers(timeout_s: float = 2.0) -> None:
+    """Flush and stop every Langfuse client (process exit, tests), waiting at most `timeout_s`."""
+    with _tracers_lock:
+        clients = {id(t.client): t.client for t in _tracers.values() if t.client is not None}
+        _tracers.clear()
+    threads = []
+    for client in clients.values():
+        def stop(c: Any = client) -> None:
+            with _guard("shutdown"):
+                c.shutdown()
+        th = threading.Thread(target=stop, name="langfuse-shutdown", daemon=True)
+        th.start()
+        threads.append(th)
+    deadline = time.monotonic() + timeout_s
+    for th in threads:
+        th.join(max(0.0, deadline - time.monotonic()))
 
 
 class TraceLink(Middleware):
