@@ -111,6 +111,10 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
         self._guard = _load_guard() if self.config.guard_passages else None
+        if self.config.faiss_threads:
+            import faiss
+
+            faiss.omp_set_num_threads(self.config.faiss_threads)
         self.last_refresh: IngestReport | None = None
         self.last_result: SearchResult | None = None
         self.guard_dropped_total = 0
