@@ -312,3 +312,20 @@ def test_cli_ingest_skips_bad_file_with_warning(tmp_path: Path, built: tuple[Pat
     assert res.exit_code == 0, res.output
     assert "bad.pdf" in res.stderr and "warning: skipped" in res.stderr
     assert "1 skipped" in res.stdout and "0 chunks embedded" in res.stdout
+
+
+def test_concurrent_refresh_is_serialised(tmp_path: Path, built: tuple[Path, Path]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    corpus = tmp_path / "kb"
+    shutil.copytree(built[0], corpus)
+    shutil.copytree(built[1], tmp_path / "idx")
+    (corpus / "late.md").write_text("---\nid: late\ntitle: Late doc\ndomains: [police]\n---\n"
+                                    "Road closures around the stadium after the match.\n",
+                                    encoding="utf-8")
+    cfg = RagConfig(index_dir=str(tmp_path / "idx"), sources=[str(corpus)], guard_passages=False)
+    with ThreadPoolExecutor(3) as pool:
+        opened = list(pool.map(lambda _: Retriever.open(cfg), range(3)))
+    added = [r.last_refresh.added for r in opened if r.last_refresh is not None]
+    assert sorted(added) == [[], [], ["late"]]  # embedded once, the others saw it done
+    assert all(r.search("stadium road closures", 1)[0].doc_id == "late" for r in opened)

@@ -210,3 +210,37 @@ def test_config_domains_for_expert() -> None:
     assert cfg.token_budget == 350
     with pytest.raises(ValueError):
         RagConfig(unknown_field=1)  # type: ignore[call-arg]
+
+
+def _tiny_pdf(lines: list[str]) -> bytes:
+    """A minimal valid one-page PDF with the given text lines (Helvetica)."""
+    text = " ".join(f"({ln}) Tj 0 -16 Td" for ln in lines)
+    stream = f"BT /F1 12 Tf 72 720 Td {text} ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_pdf_loader_reads_pages(tmp_path: Path) -> None:
+    f = tmp_path / "sop-flood.pdf"
+    f.write_bytes(_tiny_pdf(["Flood SOP.", "Close underpasses when water rises."]))
+    (doc,) = load_file(f)
+    assert doc.id == "sop-flood"
+    assert doc.text.startswith("## Page 1")
+    assert "underpasses" in doc.text
+    assert chunk_document(doc)[0].heading == "Page 1"

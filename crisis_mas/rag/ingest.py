@@ -96,7 +96,7 @@ def _open_store(index_dir: Path, embedder: Embedder, cfg: RagConfig,
     chunking = cfg.chunking.model_dump()
     if IndexStore.exists(index_dir):
         try:
-            store = IndexStore.load(index_dir)
+            store = IndexStore.load_unlocked(index_dir)  # the caller holds the exclusive lock
             if (store.meta.model == embedder.name and store.meta.dim == embedder.dim
                     and store.meta.chunking == chunking):
                 return store

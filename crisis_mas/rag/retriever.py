@@ -151,6 +151,11 @@ class Retriever:
             raise InputError(str(err)) from None
         return cls(store, config, embedder)
 
+    def warmup(self) -> None:
+        """Load the embedding model and build BM25 now, so the first real query is fast."""
+        self.embedder.encode(["warm-up"])
+        self._bm25_index()
+
     # ---- search --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.store)

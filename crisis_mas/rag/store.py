@@ -121,6 +121,12 @@ class IndexStore:
 
     @classmethod
     def load(cls, directory: Path) -> IndexStore:
+        """Read an index folder (under a shared lock, so never half-way through a save)."""
+        with cls.locked(directory, shared=True):
+            return cls.load_unlocked(directory)
+
+    @classmethod
+    def load_unlocked(cls, directory: Path) -> IndexStore:
         """Read an index folder; raises IndexFormatError if it is missing or unreadable."""
         try:
             meta = IndexMeta.model_validate_json((directory / "meta.json").read_text("utf-8"))
@@ -182,11 +188,23 @@ class IndexStore:
 
     @staticmethod
     @contextlib.contextmanager
-    def locked(directory: Path) -> Iterator[None]:
-        """Exclusive lock on the folder while a process refreshes it."""
-        directory.mkdir(parents=True, exist_ok=True)
-        with (directory / ".lock").open("w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+    def locked(directory: Path, shared: bool = False) -> Iterator[None]:
+        """Exclusive lock while a process refreshes the folder, shared while one reads it.
+        A read-only folder (no lock file possible) is read without a lock."""
+        if shared and not (directory / ".lock").exists():
+            yield
+            return
+        try:
+            if not shared:
+                directory.mkdir(parents=True, exist_ok=True)
+            fh = (directory / ".lock").open("a")
+        except OSError:
+            if not shared:
+                raise
+            yield
+            return
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
