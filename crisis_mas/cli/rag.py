@@ -190,6 +190,9 @@ def eval_cmd(
     check: Annotated[
         bool, typer.Option(help="Exit 1 if hybrid hit@5 is below a set's target.")
     ] = False,
+    with_domains: Annotated[
+        bool, typer.Option(help="Filter each question by its domain + the shared ones.")
+    ] = False,
 ) -> None:
     """hit@1, hit@5 and MRR@10 of vector, BM25 and hybrid retrieval on the QA sets."""
     with _user_errors():
@@ -205,13 +208,14 @@ def eval_cmd(
                 err.print(f"warning: {name} set skipped: {SETS[name]} not found", markup=False)
                 continue
             with _progress(f"indexing {name}") as progress:
-                reports.append(run_set(name, cfg, progress=progress))
+                reports.append(run_set(name, cfg, progress=progress, use_domains=with_domains))
         if not reports:
             _fail("no QA set found")
         if as_json:
             out.print(json.dumps([r.model_dump() for r in reports], indent=2), markup=False)
         else:
-            table = Table(title="Retrieval eval (ranks over chunk hits, MRR@10)")
+            title = "Retrieval eval (ranks over chunk hits, MRR@10)"
+            table = Table(title=title + (", domain-filtered" if with_domains else ""))
             for col in ("set", "mode", "n", "hit@1", "hit@5", "MRR", "ms/query", "target"):
                 table.add_column(col, justify="left" if col in ("set", "mode") else "right")
             for r in reports:
@@ -228,7 +232,8 @@ def eval_cmd(
                 for r in reports:
                     for miss in r.metrics("hybrid").misses:
                         out.print(f"[{r.set}] missed: {miss['question']} -> expected "
-                                  f"{miss['expected']}, got {miss['got']}", markup=False)
+                                  f"{miss['expected']} (rank {miss['rank']}), top 5: "
+                                  f"{miss['got']}", markup=False)
         below = [r.set for r in reports if r.target_hybrid_hit_at_5 is not None
                  and r.metrics("hybrid").hit_at_5 < r.target_hybrid_hit_at_5]
         if check and below:

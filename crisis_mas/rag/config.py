@@ -58,6 +58,8 @@ class RagConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     # How many candidates each retriever contributes before fusion (at least k).
     candidates: int = Field(default=30, ge=1, le=1000)
+    # At most this many chunks of one document among the hits (0: no limit), for diverse sources.
+    max_chunks_per_doc: int = Field(default=0, ge=0, le=50)
     index_type: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(default=DEFAULT_HNSW_THRESHOLD, ge=1)
     hnsw_m: int = Field(default=32, ge=4, le=128)

@@ -228,12 +228,17 @@ class Retriever:
                     [[i for i, _ in vec], [i for i, _ in lex]], k=self.config.rrf_k
                 )
 
+        per_doc: dict[str, int] = {}
+        cap = self.config.max_chunks_per_doc
         for cid, score in ranked:
             if len(result.hits) >= k:
                 break
             rec = self.store.chunks[cid]
+            if cap and per_doc.get(rec.doc_id, 0) >= cap:
+                continue
             if not self._passes_guard(rec.text, result):
                 continue
+            per_doc[rec.doc_id] = per_doc.get(rec.doc_id, 0) + 1
             result.hits.append(Hit(doc_id=rec.doc_id, chunk_id=rec.chunk_id, title=rec.title,
                                    text=rec.text, score=round(score, 6), source=rec.source,
                                    domains=rec.domains))
