@@ -204,13 +204,19 @@ def load_file(path: Path) -> list[Document]:
     return loader(path)
 
 
+# Folder scans skip these: they describe a folder (e.g. how to write KB articles), they are not
+# reference material. Naming one explicitly still ingests it.
+SKIPPED_NAMES = frozenset({"readme.md", "readme.txt", "contributing.md", "license.md"})
+
+
 def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Supported files under the given files/folders, in a stable order (hidden ones skipped)."""
+    """Supported files under the given files/folders, in a stable order (hidden files and
+    folder READMEs skipped)."""
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p).parts
-                if any(part.startswith(".") for part in rel):
+                if any(part.startswith(".") for part in rel) or f.name.lower() in SKIPPED_NAMES:
                     continue
                 if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield f

@@ -253,7 +253,8 @@ class Retriever:
         try:
             verdict = self._guard(text)
             allowed = bool(getattr(verdict, "allowed", verdict))
-            flags = [str(f) for f in (getattr(verdict, "flags", None) or [])]
+            flags = [str(f.get("type", f)) if isinstance(f, dict) else str(f)
+                     for f in (getattr(verdict, "flags", None) or [])]
         except Exception as err:  # noqa: BLE001 - a broken guard must not leak passages
             log.warning("passage guard failed (%s); passage dropped", err)
             allowed, flags = False, [f"guard_error:{type(err).__name__}"]
