@@ -55,11 +55,21 @@ def bench_ingest(work: Path, quick: bool) -> tuple[dict, Path]:
     index_dir = work / "external-index"
     get_embedder().encode(["warm-up"])  # model load is not ingestion throughput
     t0 = time.perf_counter()
-    report = ingest([], index_dir, RagConfig(), documents=docs,
-                    scope=[p for p in external_sources(shared_data()) if p.exists()])
+    report = ingest(
+        [],
+        index_dir,
+        RagConfig(),
+        documents=docs,
+        scope=[p for p in external_sources(shared_data()) if p.exists()],
+    )
     wall = time.perf_counter() - t0
-    again = ingest([], index_dir, RagConfig(), documents=docs,
-                   scope=[p for p in external_sources(shared_data()) if p.exists()])
+    again = ingest(
+        [],
+        index_dir,
+        RagConfig(),
+        documents=docs,
+        scope=[p for p in external_sources(shared_data()) if p.exists()],
+    )
     return {
         "docs": report.total_docs,
         "chunks": report.total_chunks,
@@ -81,13 +91,15 @@ def bench_queries(index_dir: Path) -> dict:
     out = {}
     for mode in ("vector", "bm25", "hybrid"):
         lat = [r.retrieve(q, 5, mode=mode).latency_ms for q in questions]
-        out[mode] = {"p50_ms": round(_pct(lat, 50), 2), "p95_ms": round(_pct(lat, 95), 2),
-                     "n": len(lat)}
+        out[mode] = {
+            "p50_ms": round(_pct(lat, 50), 2),
+            "p95_ms": round(_pct(lat, 95), 2),
+            "n": len(lat),
+        }
     return out
 
 
-def synthetic(base: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.5
-              ) -> np.ndarray:
+def synthetic(base: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.5) -> np.ndarray:
     """n vectors between pairs of real vectors (random mix) plus noise, normalised: real topical
     structure without the tight clusters that plain copies-with-noise would form."""
     a = rng.uniform(0.4, 1.0, (n, 1)).astype(np.float32)
@@ -111,8 +123,16 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> float:
     return float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found, exact, strict=True)]))
 
 
-def bench_scale(base: np.ndarray, queries: np.ndarray, sizes: list[int], work: Path,
-                n_queries: int, m: int, ef_construction: int, ef_search: int) -> list[dict]:
+def bench_scale(
+    base: np.ndarray,
+    queries: np.ndarray,
+    sizes: list[int],
+    work: Path,
+    n_queries: int,
+    m: int,
+    ef_construction: int,
+    ef_search: int,
+) -> list[dict]:
     rng = np.random.default_rng(0)
     build_threads = faiss.omp_get_max_threads()
     rows = []
@@ -137,34 +157,43 @@ def bench_scale(base: np.ndarray, queries: np.ndarray, sizes: list[int], work: P
             assert exact is not None
             path = work / f"{kind}-{n}.faiss"
             faiss.write_index(index, str(path))
-            row[kind] = {"build_s": round(build, 3), "p50_ms": round(_pct(lat, 50), 3),
-                         "p95_ms": round(_pct(lat, 95), 3),
-                         "recall_at_5": round(_recall(found, exact), 4),
-                         "disk_mb": round(path.stat().st_size / 2**20, 1)}
+            row[kind] = {
+                "build_s": round(build, 3),
+                "p50_ms": round(_pct(lat, 50), 3),
+                "p95_ms": round(_pct(lat, 95), 3),
+                "recall_at_5": round(_recall(found, exact), 4),
+                "disk_mb": round(path.stat().st_size / 2**20, 1),
+            }
             if kind == "hnsw":
                 faiss.downcast_index(index.index).hnsw.efSearch = ef_search * 2
                 lat2, found2 = _search_timed(index, qs)
-                row["hnsw_ef_x2"] = {"ef_search": ef_search * 2,
-                                     "p50_ms": round(_pct(lat2, 50), 3),
-                                     "p95_ms": round(_pct(lat2, 95), 3),
-                                     "recall_at_5": round(_recall(found2, exact), 4)}
+                row["hnsw_ef_x2"] = {
+                    "ef_search": ef_search * 2,
+                    "p50_ms": round(_pct(lat2, 50), 3),
+                    "p95_ms": round(_pct(lat2, 95), 3),
+                    "recall_at_5": round(_recall(found2, exact), 4),
+                }
             path.unlink()
             del index
         saved = row["flat"]["p50_ms"] - row["hnsw"]["p50_ms"]
-        row["queries_to_repay_build"] = (round(row["hnsw"]["build_s"] * 1000 / saved)
-                                         if saved > 0 else None)
+        row["queries_to_repay_build"] = (
+            round(row["hnsw"]["build_s"] * 1000 / saved) if saved > 0 else None
+        )
         rows.append(row)
-        print(f"  n={n}: flat p50 {row['flat']['p50_ms']} ms / hnsw p50 "
-              f"{row['hnsw']['p50_ms']} ms, hnsw build {row['hnsw']['build_s']} s, "
-              f"recall {row['hnsw']['recall_at_5']}", file=sys.stderr, flush=True)
+        print(
+            f"  n={n}: flat p50 {row['flat']['p50_ms']} ms / hnsw p50 "
+            f"{row['hnsw']['p50_ms']} ms, hnsw build {row['hnsw']['build_s']} s, "
+            f"recall {row['hnsw']['recall_at_5']}",
+            file=sys.stderr,
+            flush=True,
+        )
     return rows
 
 
 def crossover(rows: list[dict]) -> int | None:
     """Smallest measured size where flat p95 exceeds the budget and HNSW is faster."""
     for row in rows:
-        if row["flat"]["p95_ms"] > FLAT_BUDGET_MS and row["hnsw"]["p95_ms"] < row["flat"][
-                "p95_ms"]:
+        if row["flat"]["p95_ms"] > FLAT_BUDGET_MS and row["hnsw"]["p95_ms"] < row["flat"]["p95_ms"]:
             return row["n"]
     return None
 
@@ -198,9 +227,9 @@ def to_markdown(res: dict) -> str:
             f"| {r['n']:,} | {f['build_s']} | {f['p50_ms']} | {f['p95_ms']} | {f['disk_mb']} | "
             f"{h['build_s']} | {h['p50_ms']} | {h['p95_ms']} | {h['recall_at_5']} | "
             f"{h['disk_mb']} | {r['queries_to_repay_build']} | "
-            f"{r['hnsw_ef_x2']['p50_ms']} / {r['hnsw_ef_x2']['recall_at_5']} |")
-    lines += ["", f"crossover (flat p95 > {FLAT_BUDGET_MS} ms and HNSW faster): "
-              f"{res['crossover']}"]
+            f"{r['hnsw_ef_x2']['p50_ms']} / {r['hnsw_ef_x2']['recall_at_5']} |"
+        )
+    lines += ["", f"crossover (flat p95 > {FLAT_BUDGET_MS} ms and HNSW faster): {res['crossover']}"]
     return "\n".join(lines)
 
 
@@ -214,26 +243,41 @@ def main() -> None:
     ap.add_argument("--ef-search", type=int, default=64)
     ap.add_argument("--out", type=Path, default=None, help="write JSON results here")
     args = ap.parse_args()
-    sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes else
-             [1_000, 5_000, 10_000] if args.quick else
-             [1_000, 5_000, 10_000, 25_000, 50_000, 100_000])
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else [1_000, 5_000, 10_000]
+        if args.quick
+        else [1_000, 5_000, 10_000, 25_000, 50_000, 100_000]
+    )
     work = Path(tempfile.mkdtemp(prefix="crisis-mas-bench-rag-"))
     try:
         print("ingesting ...", file=sys.stderr, flush=True)
         ingest_res, index_dir = bench_ingest(work, args.quick)
-        print(f"  {ingest_res['chunks']} chunks at {ingest_res['chunks_per_s']}/s",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {ingest_res['chunks']} chunks at {ingest_res['chunks_per_s']}/s",
+            file=sys.stderr,
+            flush=True,
+        )
         queries_res = bench_queries(index_dir)
         store = IndexStore.load(index_dir)
         qvecs = get_embedder().encode([q.question for q in load_qa(SETS["external"])])
         print("flat vs HNSW ...", file=sys.stderr, flush=True)
-        scale = bench_scale(store.vectors, qvecs, sizes, work, args.queries, args.m,
-                            args.ef_construction, args.ef_search)
+        scale = bench_scale(
+            store.vectors,
+            qvecs,
+            sizes,
+            work,
+            args.queries,
+            args.m,
+            args.ef_construction,
+            args.ef_search,
+        )
         res = {
             "command": " ".join(["bench/rag.py", *sys.argv[1:]]),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, faiss {faiss.__version__}, "
-                       f"HNSW M={args.m} efConstruction={args.ef_construction} "
-                       f"efSearch={args.ef_search}",
+            f"HNSW M={args.m} efConstruction={args.ef_construction} "
+            f"efSearch={args.ef_search}",
             "corpus": "openem" if args.quick else "external (openem + NWCG + ERG guides)",
             "ingest": ingest_res,
             "queries": queries_res,

@@ -53,7 +53,9 @@ def test_jsonl_records_and_bad_line(tmp_path: Path) -> None:
     f = tmp_path / "recs.jsonl"
     f.write_text(
         json.dumps({"id": "r1", "title": "One", "text": "First text.", "domains": ["police"]})
-        + "\n" + json.dumps({"text": "No id here."}) + "\n",
+        + "\n"
+        + json.dumps({"text": "No id here."})
+        + "\n",
         encoding="utf-8",
     )
     docs = load_file(f)
@@ -85,8 +87,14 @@ def test_sections_follow_heading_paths() -> None:
 
 def test_sentence_split_keeps_bullets_apart() -> None:
     s = split_sentences("First one. Second one! Third?\n- bullet item\n- another item\n\nNew para.")
-    assert s == ["First one.", "Second one!", "Third?", "- bullet item", "- another item",
-                 "New para."]
+    assert s == [
+        "First one.",
+        "Second one!",
+        "Third?",
+        "- bullet item",
+        "- another item",
+        "New para.",
+    ]
 
 
 def test_packing_overlaps_whole_sentences() -> None:
@@ -127,11 +135,14 @@ def test_rrf_merge_order_and_scores() -> None:
 
 
 def test_bm25_exact_terms_and_filter() -> None:
-    idx = BM25Index([10, 11, 12], [
-        "Chlorine release UN1017 guide 124 isolate 100 metres",
-        "Evacuation routes and traffic control points for police",
-        "START triage respiratory rate over 30 is immediate",
-    ])
+    idx = BM25Index(
+        [10, 11, 12],
+        [
+            "Chlorine release UN1017 guide 124 isolate 100 metres",
+            "Evacuation routes and traffic control points for police",
+            "START triage respiratory rate over 30 is immediate",
+        ],
+    )
     assert idx.search("UN1017 chlorine", 2)[0][0] == 10
     assert idx.search("UN1017 chlorine", 2, allowed=np.array([11, 12])) == []
     assert tokenize("Evacuations of the wounded") == ["evacuation", "wounded"]
@@ -204,8 +215,12 @@ def test_index_type_follows_threshold_and_builds() -> None:
 
 def test_config_domains_for_expert() -> None:
     cfg = RagConfig()
-    assert cfg.domains_for(["fire", "hazmat"]) == ["fire", "hazmat", "coordination",
-                                                  "civil_protection"]
+    assert cfg.domains_for(["fire", "hazmat"]) == [
+        "fire",
+        "hazmat",
+        "coordination",
+        "civil_protection",
+    ]
     assert cfg.domains_for(None) is None
     assert cfg.token_budget == 350
     with pytest.raises(ValueError):

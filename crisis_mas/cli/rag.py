@@ -72,8 +72,15 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         if total < PROGRESS_MIN_CHUNKS:
             return
         if "bar" not in state:
-            bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("chunks"), TimeElapsedColumn(), console=err, transient=True)
+            bar = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("chunks"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task(label, total=total)
         state["bar"].update(state["task"], completed=done, total=total)
@@ -115,8 +122,9 @@ def ingest(
 
         index_dir = index.expanduser() if index else cfg.resolved_index_dir()
         with _progress("embedding") as progress:
-            report = run_ingest([Path(p) for p in paths], index_dir, cfg, progress=progress,
-                                prune=prune)
+            report = run_ingest(
+                [Path(p) for p in paths], index_dir, cfg, progress=progress, prune=prune
+            )
         for w in report.skipped:
             err.print(f"warning: skipped {w.path}: {w.reason}", markup=False)
         if as_json:
@@ -177,8 +185,10 @@ def search(
             out.print(f"   source: {_short(h.source) or '-'}; domains: {domains}", markup=False)
             out.print(textwrap.indent(textwrap.fill(h.text, 96), "   "), markup=False)
         extra = f", {result.guard_dropped} dropped by the guard" if result.guard_dropped else ""
-        err.print(f"{len(result.hits)} hits ({result.mode}) in {result.latency_ms:.1f} ms{extra}",
-                  markup=False)
+        err.print(
+            f"{len(result.hits)} hits ({result.mode}) in {result.latency_ms:.1f} ms{extra}",
+            markup=False,
+        )
 
 
 @app.command("eval")
@@ -224,18 +234,32 @@ def eval_cmd(
                     if m.mode == "hybrid" and r.target_hybrid_hit_at_5 is not None:
                         ok = m.hit_at_5 >= r.target_hybrid_hit_at_5
                         target = f"hit@5>={r.target_hybrid_hit_at_5} {'ok' if ok else 'MISSED'}"
-                    table.add_row(r.set, m.mode, str(m.n), f"{m.hit_at_1:.3f}",
-                                  f"{m.hit_at_5:.3f}", f"{m.mrr:.3f}",
-                                  f"{m.mean_latency_ms:.1f}", target)
+                    table.add_row(
+                        r.set,
+                        m.mode,
+                        str(m.n),
+                        f"{m.hit_at_1:.3f}",
+                        f"{m.hit_at_5:.3f}",
+                        f"{m.mrr:.3f}",
+                        f"{m.mean_latency_ms:.1f}",
+                        target,
+                    )
             out.print(table)
             if misses:
                 for r in reports:
                     for miss in r.metrics("hybrid").misses:
-                        out.print(f"[{r.set}] missed: {miss['question']} -> expected "
-                                  f"{miss['expected']} (rank {miss['rank']}), top 5: "
-                                  f"{miss['got']}", markup=False)
-        below = [r.set for r in reports if r.target_hybrid_hit_at_5 is not None
-                 and r.metrics("hybrid").hit_at_5 < r.target_hybrid_hit_at_5]
+                        out.print(
+                            f"[{r.set}] missed: {miss['question']} -> expected "
+                            f"{miss['expected']} (rank {miss['rank']}), top 5: "
+                            f"{miss['got']}",
+                            markup=False,
+                        )
+        below = [
+            r.set
+            for r in reports
+            if r.target_hybrid_hit_at_5 is not None
+            and r.metrics("hybrid").hit_at_5 < r.target_hybrid_hit_at_5
+        ]
         if check and below:
             err.print(f"hybrid hit@5 below target on: {', '.join(below)}", markup=False)
             raise typer.Exit(1)

@@ -150,8 +150,10 @@ def merge_small_sections(sections: list[Section], min_words: int, max_words: int
     carry: Section | None = None
     for sec in sections:
         if carry is not None:
-            merged_text = f"{carry.heading}: {carry.text}\n\n{sec.text}" if carry.heading else (
-                f"{carry.text}\n\n{sec.text}"
+            merged_text = (
+                f"{carry.heading}: {carry.text}\n\n{sec.text}"
+                if carry.heading
+                else (f"{carry.text}\n\n{sec.text}")
             )
             sec = Section(sec.heading or carry.heading, merged_text)
             carry = None

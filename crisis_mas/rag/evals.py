@@ -27,8 +27,16 @@ SETS = {"kb": EVAL_DIR / "kb_qa.jsonl", "external": EVAL_DIR / "external_qa.json
 TARGETS = {"kb": 0.9, "external": 0.8}  # hybrid hit@5 (issue 4)
 
 _Q_KEYS = ("question", "query", "q")
-_DOC_KEYS = ("doc_id", "expected_doc_id", "answer_doc_id", "doc_ids", "expected_doc_ids",
-             "expected", "answer_doc_ids", "doc")
+_DOC_KEYS = (
+    "doc_id",
+    "expected_doc_id",
+    "answer_doc_id",
+    "doc_ids",
+    "expected_doc_ids",
+    "expected",
+    "answer_doc_ids",
+    "doc",
+)
 
 
 class QAItem(BaseModel):
@@ -79,8 +87,13 @@ def load_qa(path: Path) -> list[QAItem]:
             raise InputError(f"{path}:{lineno}: needs a question and a doc_id")
         doc_ids = [docs] if isinstance(docs, str) else [str(d) for d in docs]
         domains = rec.get("domains", rec.get("domain"))
-        items.append(QAItem(question=q, doc_ids=doc_ids,
-                            domains=[domains] if isinstance(domains, str) else domains))
+        items.append(
+            QAItem(
+                question=q,
+                doc_ids=doc_ids,
+                domains=[domains] if isinstance(domains, str) else domains,
+            )
+        )
     if not items:
         raise InputError(f"QA set is empty: {path}")
     return items
@@ -94,8 +107,12 @@ def first_rank(hit_doc_ids: list[str], expected: list[str]) -> int | None:
     return None
 
 
-def evaluate(retriever: Retriever, items: list[QAItem], modes: tuple[Mode, ...] = MODES,
-             use_domains: bool = False) -> list[ModeMetrics]:
+def evaluate(
+    retriever: Retriever,
+    items: list[QAItem],
+    modes: tuple[Mode, ...] = MODES,
+    use_domains: bool = False,
+) -> list[ModeMetrics]:
     """Metrics per mode; ranks are over chunk hits (the first chunk of an expected doc counts).
 
     With `use_domains`, each question is filtered like an expert's search: its `domain(s)` plus
@@ -106,26 +123,35 @@ def evaluate(retriever: Retriever, items: list[QAItem], modes: tuple[Mode, ...] 
         misses: list[dict] = []
         latency = 0.0
         for item in items:
-            domains = (retriever.config.domains_for(item.domains)
-                       if use_domains and item.domains else None)
+            domains = (
+                retriever.config.domains_for(item.domains) if use_domains and item.domains else None
+            )
             res = retriever.retrieve(item.question, RANK_DEPTH, domains, mode)
             latency += res.latency_ms
             got = [h.doc_id for h in res.hits]
             r = first_rank(got, item.doc_ids)
             ranks.append(r)
             if r is None or r > 5:
-                misses.append({"question": item.question, "expected": item.doc_ids,
-                               "got": [h.chunk_id for h in res.hits[:5]], "rank": r})
+                misses.append(
+                    {
+                        "question": item.question,
+                        "expected": item.doc_ids,
+                        "got": [h.chunk_id for h in res.hits[:5]],
+                        "rank": r,
+                    }
+                )
         n = len(items)
-        out.append(ModeMetrics(
-            mode=mode,
-            n=n,
-            hit_at_1=round(sum(1 for r in ranks if r == 1) / n, 4),
-            hit_at_5=round(sum(1 for r in ranks if r is not None and r <= 5) / n, 4),
-            mrr=round(sum(1.0 / r for r in ranks if r is not None) / n, 4),
-            mean_latency_ms=round(latency / n, 2),
-            misses=misses,
-        ))
+        out.append(
+            ModeMetrics(
+                mode=mode,
+                n=n,
+                hit_at_1=round(sum(1 for r in ranks if r == 1) / n, 4),
+                hit_at_5=round(sum(1 for r in ranks if r is not None and r <= 5) / n, 4),
+                mrr=round(sum(1.0 / r for r in ranks if r is not None) / n, 4),
+                mean_latency_ms=round(latency / n, 2),
+                misses=misses,
+            )
+        )
     return out
 
 
@@ -133,25 +159,38 @@ def external_index_dir() -> Path:
     return home() / "index" / "external"
 
 
-def build_external_index(config: RagConfig | None = None, data_dir: Path | None = None,
-                         index_dir: Path | None = None,
-                         progress: Callable[[int, int], None] | None = None) -> IngestReport:
+def build_external_index(
+    config: RagConfig | None = None,
+    data_dir: Path | None = None,
+    index_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
     """Index the external corpora (incremental) in their own folder."""
     data = data_dir or shared_data()
     docs, warnings = external_documents(data)
     if not docs:
         raise InputError(f"external corpora not found under {data}")
-    report = ingest([], index_dir or external_index_dir(), config, documents=docs,
-                    scope=[p for p in external_sources(data) if p.exists()], progress=progress)
+    report = ingest(
+        [],
+        index_dir or external_index_dir(),
+        config,
+        documents=docs,
+        scope=[p for p in external_sources(data) if p.exists()],
+        progress=progress,
+    )
     for w in warnings:
         path, _, reason = w.partition(": ")
         report.skipped.append(FileWarning(path=path, reason=reason))
     return report
 
 
-def run_set(name: str, config: RagConfig | None = None,
-            progress: Callable[[int, int], None] | None = None,
-            modes: tuple[Mode, ...] = MODES, use_domains: bool = False) -> SetReport:
+def run_set(
+    name: str,
+    config: RagConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    modes: tuple[Mode, ...] = MODES,
+    use_domains: bool = False,
+) -> SetReport:
     """Build/refresh the set's index, then evaluate every mode on its QA file."""
     cfg = config or RagConfig()
     if name not in SETS:
@@ -167,9 +206,14 @@ def run_set(name: str, config: RagConfig | None = None,
     # The guard is for agent prompts; evals measure retrieval itself.
     retriever._guard = None
     retriever.warmup()  # model load is not query latency
-    report = SetReport(set=name, qa_path=str(SETS[name]), index_dir=str(index_dir),
-                       docs=len(retriever.store.docs), chunks=len(retriever.store),
-                       target_hybrid_hit_at_5=TARGETS.get(name))
+    report = SetReport(
+        set=name,
+        qa_path=str(SETS[name]),
+        index_dir=str(index_dir),
+        docs=len(retriever.store.docs),
+        chunks=len(retriever.store),
+        target_hybrid_hit_at_5=TARGETS.get(name),
+    )
     report.use_domains = use_domains
     report.modes = evaluate(retriever, items, modes, use_domains)
     return report

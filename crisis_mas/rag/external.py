@@ -18,9 +18,18 @@ ERG_DOMAINS = ["hazmat"]
 
 # Section names of an orange guide page, and the sub-sections inside them.
 _ERG_SECTIONS = {
-    "POTENTIAL HAZARDS", "HEALTH", "FIRE OR EXPLOSION", "PUBLIC SAFETY", "PROTECTIVE CLOTHING",
-    "EVACUATION", "EMERGENCY RESPONSE", "FIRE", "SPILL OR LEAK", "FIRST AID",
-    "GENERAL FIRST AID", "NOTES",
+    "POTENTIAL HAZARDS",
+    "HEALTH",
+    "FIRE OR EXPLOSION",
+    "PUBLIC SAFETY",
+    "PROTECTIVE CLOTHING",
+    "EVACUATION",
+    "EMERGENCY RESPONSE",
+    "FIRE",
+    "SPILL OR LEAK",
+    "FIRST AID",
+    "GENERAL FIRST AID",
+    "NOTES",
 }
 _ERG_TOP = {"POTENTIAL HAZARDS", "PUBLIC SAFETY", "EMERGENCY RESPONSE", "GENERAL FIRST AID"}
 _ERG_SUB = re.compile(
@@ -71,25 +80,30 @@ def split_erg_guides(path: Path) -> list[Document]:
         if "Intentionally left blank" in body and len(body.split()) < 40:
             continue
         line = text.count("\n", 0, m.start()) + 1
-        docs.append(Document(
-            id=f"erg-guide-{number}",
-            title=f"ERG 2024 Orange Guide {number}",
-            text=_erg_markdown(body),
-            domains=list(ERG_DOMAINS),
-            sources=[f"Emergency Response Guidebook 2024 (US DOT/PHMSA), Guide {number}"],
-            path=f"{path.resolve()}:{line}",
-            markdown=True,
-        ))
+        docs.append(
+            Document(
+                id=f"erg-guide-{number}",
+                title=f"ERG 2024 Orange Guide {number}",
+                text=_erg_markdown(body),
+                domains=list(ERG_DOMAINS),
+                sources=[f"Emergency Response Guidebook 2024 (US DOT/PHMSA), Guide {number}"],
+                path=f"{path.resolve()}:{line}",
+                markdown=True,
+            )
+        )
     intro = "\n".join(intro_parts)
-    docs.insert(0, Document(
-        id="erg-orange-guides-intro",
-        title="ERG 2024: How to use the orange guides, general first aid",
-        text=_erg_markdown(intro),
-        domains=list(ERG_DOMAINS),
-        sources=["Emergency Response Guidebook 2024 (US DOT/PHMSA)"],
-        path=f"{path.resolve()}:1",
-        markdown=True,
-    ))
+    docs.insert(
+        0,
+        Document(
+            id="erg-orange-guides-intro",
+            title="ERG 2024: How to use the orange guides, general first aid",
+            text=_erg_markdown(intro),
+            domains=list(ERG_DOMAINS),
+            sources=["Emergency Response Guidebook 2024 (US DOT/PHMSA)"],
+            path=f"{path.resolve()}:1",
+            markdown=True,
+        ),
+    )
     return docs
 
 

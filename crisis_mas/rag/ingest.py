@@ -91,14 +91,18 @@ def collect_documents(
     return docs, failed
 
 
-def _open_store(index_dir: Path, embedder: Embedder, cfg: RagConfig,
-                report: IngestReport) -> IndexStore:
+def _open_store(
+    index_dir: Path, embedder: Embedder, cfg: RagConfig, report: IngestReport
+) -> IndexStore:
     chunking = cfg.chunking.model_dump()
     if IndexStore.exists(index_dir):
         try:
             store = IndexStore.load_unlocked(index_dir)  # the caller holds the exclusive lock
-            if (store.meta.model == embedder.name and store.meta.dim == embedder.dim
-                    and store.meta.chunking == chunking):
+            if (
+                store.meta.model == embedder.name
+                and store.meta.dim == embedder.dim
+                and store.meta.chunking == chunking
+            ):
                 return store
             log.warning("%s: model or chunking settings changed; rebuilding the index", index_dir)
         except IndexFormatError as err:
@@ -140,10 +144,13 @@ def ingest(
         todo: list[Document] = []
         for doc in docs:
             if doc.id in seen:
-                report.skipped.append(FileWarning(
-                    path=doc.path,
-                    reason=f"duplicate document id '{doc.id}' (already from {seen[doc.id].path})",
-                ))
+                report.skipped.append(
+                    FileWarning(
+                        path=doc.path,
+                        reason=f"duplicate document id '{doc.id}' "
+                        f"(already from {seen[doc.id].path})",
+                    )
+                )
                 continue
             seen[doc.id] = doc
             old = store.docs.get(doc.id)
@@ -174,14 +181,27 @@ def ingest(
         for doc, chunks in chunked:
             n = len(chunks)
             records = [
-                ChunkRecord(id=-1, doc_id=doc.id, chunk_id=c.chunk_id, title=doc.title,
-                            heading=c.heading, text=c.text, source=doc.source,
-                            domains=doc.domains)
+                ChunkRecord(
+                    id=-1,
+                    doc_id=doc.id,
+                    chunk_id=c.chunk_id,
+                    title=doc.title,
+                    heading=c.heading,
+                    text=c.text,
+                    source=doc.source,
+                    domains=doc.domains,
+                )
                 for c in chunks
             ]
             store.add_document(
-                DocRecord(doc_id=doc.id, hash=doc.content_hash(), path=doc.path,
-                          title=doc.title, source=doc.source, domains=doc.domains),
+                DocRecord(
+                    doc_id=doc.id,
+                    hash=doc.content_hash(),
+                    path=doc.path,
+                    title=doc.title,
+                    source=doc.source,
+                    domains=doc.domains,
+                ),
                 records,
                 vectors[row : row + n],
             )
@@ -196,8 +216,9 @@ def ingest(
     return report
 
 
-def _embed(emb: Embedder, texts: list[str], progress: ProgressFn | None,
-           batch: int = 64) -> np.ndarray:
+def _embed(
+    emb: Embedder, texts: list[str], progress: ProgressFn | None, batch: int = 64
+) -> np.ndarray:
     out = np.zeros((len(texts), emb.dim), dtype=np.float32)
     for start in range(0, len(texts), batch):
         out[start : start + batch] = emb.encode(texts[start : start + batch])

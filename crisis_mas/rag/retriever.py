@@ -103,8 +103,9 @@ def _load_guard() -> Callable | None:
 class Retriever:
     """Search over one persisted index. Thread-safe for concurrent `search` calls."""
 
-    def __init__(self, store: IndexStore, config: RagConfig | None = None,
-                 embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, store: IndexStore, config: RagConfig | None = None, embedder: Embedder | None = None
+    ) -> None:
         self.config = config or RagConfig()
         self.store = store
         self.embedder = embedder or get_embedder()
@@ -121,8 +122,13 @@ class Retriever:
 
     # ---- construction ------------------------------------------------------------------
     @classmethod
-    def open(cls, config: RagConfig | None = None, *, embedder: Embedder | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Retriever:
+    def open(
+        cls,
+        config: RagConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Retriever:
         """Open the configured index, first refreshing it from `config.sources` if
         `auto_refresh` (incremental: unchanged documents cost a file read and a hash)."""
         cfg = config or RagConfig()
@@ -142,8 +148,13 @@ class Retriever:
         return retriever
 
     @classmethod
-    def load(cls, index_dir: Path | str, config: RagConfig | None = None, *,
-             embedder: Embedder | None = None) -> Retriever:
+    def load(
+        cls,
+        index_dir: Path | str,
+        config: RagConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+    ) -> Retriever:
         """Open an existing index folder as is; raises InputError if there is none."""
         try:
             store = IndexStore.load(Path(index_dir).expanduser())
@@ -187,17 +198,23 @@ class Retriever:
             raise InputError(
                 f"unknown domain(s): {', '.join(unknown)} (known: {', '.join(self.domains)})"
             )
-        ids = [cid for rec in self.store.docs.values() if wanted & set(rec.domains)
-               for cid in rec.chunk_ids]
+        ids = [
+            cid
+            for rec in self.store.docs.values()
+            if wanted & set(rec.domains)
+            for cid in rec.chunk_ids
+        ]
         return np.asarray(ids, dtype=np.int64)
 
-    def search(self, query: str, k: int = 5, domains: list[str] | None = None,
-               mode: Mode | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 5, domains: list[str] | None = None, mode: Mode | None = None
+    ) -> list[Hit]:
         """Top-k passages for `query`, restricted to chunks tagged with any of `domains`."""
         return self.retrieve(query, k, domains, mode).hits
 
-    def retrieve(self, query: str, k: int = 5, domains: Sequence[str] | None = None,
-                 mode: Mode | None = None) -> SearchResult:
+    def retrieve(
+        self, query: str, k: int = 5, domains: Sequence[str] | None = None, mode: Mode | None = None
+    ) -> SearchResult:
         """Like `search` but returns latency and guard counts too (for tracing)."""
         started = time.perf_counter()
         mode = mode or self.config.mode
@@ -206,8 +223,9 @@ class Retriever:
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}")
         allowed = self._allowed(domains)
-        result = SearchResult(query=query, mode=mode, k=k,
-                              domains=list(domains) if domains is not None else None)
+        result = SearchResult(
+            query=query, mode=mode, k=k, domains=list(domains) if domains is not None else None
+        )
         if len(self.store) == 0 or (allowed is not None and len(allowed) == 0):
             result.latency_ms = (time.perf_counter() - started) * 1000
             self.last_result = result
@@ -239,9 +257,17 @@ class Retriever:
             if not self._passes_guard(rec.text, result):
                 continue
             per_doc[rec.doc_id] = per_doc.get(rec.doc_id, 0) + 1
-            result.hits.append(Hit(doc_id=rec.doc_id, chunk_id=rec.chunk_id, title=rec.title,
-                                   text=rec.text, score=round(score, 6), source=rec.source,
-                                   domains=rec.domains))
+            result.hits.append(
+                Hit(
+                    doc_id=rec.doc_id,
+                    chunk_id=rec.chunk_id,
+                    title=rec.title,
+                    text=rec.text,
+                    score=round(score, 6),
+                    source=rec.source,
+                    domains=rec.domains,
+                )
+            )
         result.latency_ms = (time.perf_counter() - started) * 1000
         self.last_result = result
         return result
@@ -253,8 +279,10 @@ class Retriever:
         try:
             verdict = self._guard(text)
             allowed = bool(getattr(verdict, "allowed", verdict))
-            flags = [str(f.get("type", f)) if isinstance(f, dict) else str(f)
-                     for f in (getattr(verdict, "flags", None) or [])]
+            flags = [
+                str(f.get("type", f)) if isinstance(f, dict) else str(f)
+                for f in (getattr(verdict, "flags", None) or [])
+            ]
         except Exception as err:  # noqa: BLE001 - a broken guard must not leak passages
             log.warning("passage guard failed (%s); passage dropped", err)
             allowed, flags = False, [f"guard_error:{type(err).__name__}"]
@@ -265,8 +293,9 @@ class Retriever:
                 self.guard_dropped_total += 1
         return allowed
 
-    def search_for_expert(self, query: str, own_domains: list[str] | str,
-                          k: int | None = None) -> list[Hit]:
+    def search_for_expert(
+        self, query: str, own_domains: list[str] | str, k: int | None = None
+    ) -> list[Hit]:
         """An expert's search: its domains plus the shared ones, cut to the token budget."""
         hits = self.search(query, k or self.config.top_k, self.config.domains_for(own_domains))
         return passages_within_budget(hits, self.config.token_budget)

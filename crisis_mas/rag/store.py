@@ -157,8 +157,13 @@ class IndexStore:
             raise IndexFormatError(f"{directory}: vectors and chunk metadata disagree")
         return store
 
-    def save(self, index_type: str = "auto", threshold: int = 50_000, ef_construction: int = 40,
-             hnsw_m: int | None = None) -> None:
+    def save(
+        self,
+        index_type: str = "auto",
+        threshold: int = 50_000,
+        ef_construction: int = 40,
+        hnsw_m: int | None = None,
+    ) -> None:
         """Write every file atomically (meta.json last, so a crash leaves the old meta)."""
         self.ensure_index(index_type, threshold, ef_construction, hnsw_m)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -167,8 +172,11 @@ class IndexStore:
         _atomic_write(
             self.dir / "docs.json",
             lambda p: p.write_text(
-                json.dumps({k: v.model_dump() for k, v in sorted(self.docs.items())},
-                           ensure_ascii=False, indent=1),
+                json.dumps(
+                    {k: v.model_dump() for k, v in sorted(self.docs.items())},
+                    ensure_ascii=False,
+                    indent=1,
+                ),
                 encoding="utf-8",
             ),
         )
@@ -247,13 +255,22 @@ class IndexStore:
             else:  # HNSW cannot delete: rebuild from the stored vectors at save time
                 self._needs_rebuild = True
 
-    def ensure_index(self, index_type: str = "auto", threshold: int = 50_000,
-                     ef_construction: int = 40, hnsw_m: int | None = None) -> faiss.Index:
+    def ensure_index(
+        self,
+        index_type: str = "auto",
+        threshold: int = 50_000,
+        ef_construction: int = 40,
+        hnsw_m: int | None = None,
+    ) -> faiss.Index:
         """(Re)build the FAISS index if missing, stale or of the wrong type for its size."""
         want = choose_index_type(len(self.ids), index_type, threshold)
         m = hnsw_m or self.meta.hnsw_m
-        if (self.index is None or self._needs_rebuild or want != self.meta.index_type
-                or (want == "hnsw" and m != self.meta.hnsw_m)):
+        if (
+            self.index is None
+            or self._needs_rebuild
+            or want != self.meta.index_type
+            or (want == "hnsw" and m != self.meta.hnsw_m)
+        ):
             self.index = build_faiss_index(self.vectors, self.ids, want, m, ef_construction)
             self.meta.index_type = want
             self.meta.hnsw_m = m
@@ -264,8 +281,9 @@ class IndexStore:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-               ef_search: int = 64) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, ef_search: int = 64
+    ) -> list[tuple[int, float]]:
         """Top-k (id, cosine) for one normalised query; `allowed` restricts to those ids (exact)."""
         if len(self.ids) == 0 or k <= 0:
             return []
@@ -275,8 +293,9 @@ class IndexStore:
             # hits, and the subsets our domain filters produce are small.
             if self._row_of is None:
                 self._row_of = {cid: row for row, cid in enumerate(self.ids.tolist())}
-            rows = np.array([self._row_of[c] for c in allowed.tolist() if c in self._row_of],
-                            dtype=np.int64)
+            rows = np.array(
+                [self._row_of[c] for c in allowed.tolist() if c in self._row_of], dtype=np.int64
+            )
             if len(rows) == 0:
                 return []
             scores = self.vectors[rows] @ q[0]
