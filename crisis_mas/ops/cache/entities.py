@@ -5,7 +5,8 @@ Embedding similarity cannot tell "chlorine" from "ammonia" or "Ermou 12" from "E
 sets. Anything uncertain errs towards *more* tokens (a missed hit costs one model call; a wrong
 hit could send crews to the wrong street). Besides known lists, every Latin word that the
 embedding model's vocabulary does not hold as a whole word (rare chemicals, street names,
-jargon) must match too, as must negations, compass directions and patient groups.
+jargon) must match too, as must negations, compass directions, patient groups and a short list
+of slot words (spill size, day/night, vehicle and building types, evacuate vs shelter).
 """
 
 from __future__ import annotations
@@ -153,6 +154,33 @@ _GROUPS: dict[str, str] = {
     "adults": "adult", "elderly": "elderly", "pregnant": "pregnant", "παιδι": "child",
     "παιδια": "child", "βρεφοσ": "infant", "βρεφη": "infant", "ενηλικασ": "adult",
     "ενηλικεσ": "adult", "ηλικιωμενοι": "elderly", "εγκυοσ": "pregnant",
+}
+# Concrete slot words that change the answer when swapped ("pipe bomb" vs "car bomb", "small"
+# vs "large spill", "day" vs "night" distances): paraphrases keep them, near misses swap them.
+_SLOTS: dict[str, str] = {
+    "small": "size:small", "minor": "size:small", "large": "size:large", "big": "size:large",
+    "major": "size:large", "massive": "size:large", "day": "time:day", "daytime": "time:day",
+    "night": "time:night", "nighttime": "time:night", "car": "obj:car", "cars": "obj:car",
+    "bus": "obj:bus", "buses": "obj:bus", "truck": "obj:truck", "trucks": "obj:truck",
+    "lorry": "obj:truck", "van": "obj:van", "tanker": "obj:tanker", "train": "obj:train",
+    "ship": "obj:ship", "vessel": "obj:ship", "ferry": "obj:ferry", "boat": "obj:boat",
+    "aircraft": "obj:aircraft", "airplane": "obj:aircraft", "plane": "obj:aircraft",
+    "helicopter": "obj:helicopter", "helicopters": "obj:helicopter", "motorcycle": "obj:moto",
+    "pipe": "obj:pipe", "suitcase": "obj:suitcase", "backpack": "obj:backpack",
+    "vest": "obj:vest", "package": "obj:package", "letter": "obj:letter",
+    "building": "obj:building", "house": "obj:house", "school": "obj:school",
+    "hospital": "obj:hospital", "tunnel": "obj:tunnel", "bridge": "obj:bridge",
+    "factory": "obj:factory", "warehouse": "obj:warehouse", "stadium": "obj:stadium",
+    "metro": "obj:metro", "subway": "obj:metro", "airport": "obj:airport",
+    "cylinder": "obj:cylinder", "drum": "obj:drum", "railcar": "obj:railcar",
+    "evacuate": "act:evacuate", "evacuation": "act:evacuate", "evacuated": "act:evacuate",
+    "shelter": "act:shelter", "sheltering": "act:shelter",
+    # Greek
+    "μικρη": "size:small", "μεγαλη": "size:large",
+    "μερα": "time:day", "ημερα": "time:day", "νυχτα": "time:night", "λεωφορειο": "obj:bus",
+    "φορτηγο": "obj:truck", "βυτιοφορο": "obj:tanker", "τρενο": "obj:train",
+    "πλοιο": "obj:ship", "σχολειο": "obj:school", "νοσοκομειο": "obj:hospital",
+    "εκκενωση": "act:evacuate", "εκκενωσησ": "act:evacuate",
 }
 _STREET_WORDS = {
     "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "square", "lane",
@@ -349,6 +377,8 @@ def signature(text: str) -> frozenset[str]:
             out.add(f"group:{_GROUPS[w]}")
         elif w in _NUMBER_WORDS:
             out.add(f"num:{w}")
+        elif w in _SLOTS:
+            out.add(_SLOTS[w])
         elif w in _STREET_WORDS:
             # The street's name next to "street"/"odos": capitalised words only.
             for j in (i - 1, i + 1):
@@ -363,8 +393,16 @@ def signature(text: str) -> frozenset[str]:
         elif raw[0].isupper() and not _is_latin(w):
             out.add(f"name:{w}")  # a capitalised Greek word, even first in the sentence
         elif _is_latin(w) and len(w) >= 4 and not _known_word(w, vocab):
-            out.add(f"rare:{w}")
+            out.add(f"rare:{_stem(w)}")
     return frozenset(out)
+
+
+def _stem(word: str) -> str:
+    """Crude inflection folding for rare words: placard/placarded, ventilate/ventilated."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
 
 
 def _is_latin(word: str) -> bool:
