@@ -269,6 +269,8 @@ def test_open_refreshes_default_index(tmp_path: Path, built: tuple[Path, Path]) 
     r = Retriever.open(cfg)
     assert r.last_refresh is not None and r.last_refresh.added == ["new-doc"]
     assert r.search("tsunami sirens", 1)[0].doc_id == "new-doc"
+    focused = r.search_for_expert("a big incident", ["police"], focus="cordons, traffic control")
+    assert focused[0].doc_id == "police-cordons"
     hits = r.search_for_expert("flooded underpass driving", ["flood"])
     assert hits and all(
         set(h.domains) & {"flood", "coordination", "civil_protection"} for h in hits

@@ -294,8 +294,17 @@ class Retriever:
         return allowed
 
     def search_for_expert(
-        self, query: str, own_domains: list[str] | str, k: int | None = None
+        self,
+        query: str,
+        own_domains: list[str] | str,
+        k: int | None = None,
+        focus: str | None = None,
     ) -> list[Hit]:
-        """An expert's search: its domains plus the shared ones, cut to the token budget."""
-        hits = self.search(query, k or self.config.top_k, self.config.domains_for(own_domains))
+        """An expert's search: its domains plus the shared ones, cut to the token budget.
+
+        `focus` (e.g. the expert's one-line role) is put before the query: with the same scenario
+        text for every expert it is what makes the police commander get cordon doctrine and the
+        medical one triage, instead of everyone getting the same scenario-level article."""
+        q = f"{focus.strip()}\n{query}" if focus and focus.strip() else query
+        hits = self.search(q, k or self.config.top_k, self.config.domains_for(own_domains))
         return passages_within_budget(hits, self.config.token_budget)
