@@ -55,14 +55,27 @@ class SleepPool(ModelPool):
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         self.calls += 1
         time.sleep(self.delay_s)
-        return [GenerationResult(request_id=r.request_id, text=f"ANSWER[{r.tags.get('anchor')}]",
-                                 prompt_tokens=900, completion_tokens=160,
-                                 latency_ms=self.delay_s * 1000, finish_reason="stop")
-                for r in requests]
+        return [
+            GenerationResult(
+                request_id=r.request_id,
+                text=f"ANSWER[{r.tags.get('anchor')}]",
+                prompt_tokens=900,
+                completion_tokens=160,
+                latency_ms=self.delay_s * 1000,
+                finish_reason="stop",
+            )
+            for r in requests
+        ]
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
-        return [ScoreResult(request_id=r.request_id, logprobs=[0.0] * len(r.continuations),
-                            token_counts=[1] * len(r.continuations)) for r in requests]
+        return [
+            ScoreResult(
+                request_id=r.request_id,
+                logprobs=[0.0] * len(r.continuations),
+                token_counts=[1] * len(r.continuations),
+            )
+            for r in requests
+        ]
 
     def info(self) -> ModelInfo:
         return ModelInfo(base="sleep", backend="fake")
@@ -79,8 +92,13 @@ def _assessment_request(config: AppConfig) -> GenerationRequest:
     return GenerationRequest(
         messages=assessment_messages(profile, scenario),
         sampling=config.model.sampling,
-        tags={"kind": "assessment", "expert": "fire", "run_id": "bench",
-              "prompt_version": str(prompt_version()), "kb_version": "bench"},
+        tags={
+            "kind": "assessment",
+            "expert": "fire",
+            "run_id": "bench",
+            "prompt_version": str(prompt_version()),
+            "kb_version": "bench",
+        },
     )
 
 
@@ -134,12 +152,15 @@ def bench_cache(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     pool.close()
     return {
         "pool": args.pool if args.pool != "fake" else f"fake (sleep {args.delay:.1f} s)",
-        "backend": link._describe().split(":")[0], "prompt_chars": chars,
+        "backend": link._describe().split(":")[0],
+        "prompt_chars": chars,
         "completion_tokens": miss.completion_tokens,
-        "baseline_ms": round(base, 2), "miss_ms": round(miss_ms, 2),
-        "hit_ms_p50": round(hit, 3), "hit_ms_p95": round(sorted(hit_ms)[int(0.95 * len(hit_ms))
-                                                                        - 1], 3),
-        "speedup": round(base / hit, 1), "target": ">= 100x",
+        "baseline_ms": round(base, 2),
+        "miss_ms": round(miss_ms, 2),
+        "hit_ms_p50": round(hit, 3),
+        "hit_ms_p95": round(sorted(hit_ms)[int(0.95 * len(hit_ms)) - 1], 3),
+        "speedup": round(base / hit, 1),
+        "target": ">= 100x",
     }
 
 
@@ -166,8 +187,10 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
     def req(text: str, anchor: str | None) -> GenerationRequest:
         return GenerationRequest(
-            messages=[ChatMessage(role="system", content=system),
-                      ChatMessage(role="user", content=text)],
+            messages=[
+                ChatMessage(role="system", content=system),
+                ChatMessage(role="user", content=text),
+            ],
             tags={"kind": "reference", "expert": "fire", "anchor": anchor or "-"},
         )
 
@@ -180,8 +203,7 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     queries: list[tuple[str, str, str]] = []
     for g in groups:
         queries += [(g["id"], p, "paraphrase") for p in g["paraphrases"]]
-        queries += [(f"trap:{g['id']}:{i}", t["text"], t["type"])
-                    for i, t in enumerate(g["traps"])]
+        queries += [(f"trap:{g['id']}:{i}", t["text"], t["type"]) for i, t in enumerate(g["traps"])]
     rows = []
     lookup_ms = []
     for expected, text, qtype in queries:
@@ -189,10 +211,17 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         t1 = time.perf_counter()
         out = link.generate([r], pool.generate)[0]
         lookup_ms.append((time.perf_counter() - t1) * 1000.0)
-        served = out.text[len("ANSWER["):-1] if out.cached else None
+        served = out.text[len("ANSWER[") : -1] if out.cached else None
         info = hit_info(r.request_id) or {}
-        rows.append({"type": qtype, "text": text, "expected": expected, "served": served,
-                     "similarity": info.get("similarity")})
+        rows.append(
+            {
+                "type": qtype,
+                "text": text,
+                "expected": expected,
+                "served": served,
+                "similarity": info.get("similarity"),
+            }
+        )
     paras = [r for r in rows if r["type"] == "paraphrase"]
     traps = [r for r in rows if r["type"] != "paraphrase"]
     correct = sum(1 for r in paras if r["served"] == r["expected"])
@@ -228,14 +257,20 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             stats[mode] = {"paraphrase_hits": good, "wrong_hits": bad}
         sweep.append(stats)
     return {
-        "groups": len(groups), "paraphrases": len(paras), "traps": len(traps),
+        "groups": len(groups),
+        "paraphrases": len(paras),
+        "traps": len(traps),
         "threshold": config.ops.cache.semantic.threshold,
-        "paraphrase_hits": correct, "paraphrase_hit_rate": round(correct / len(paras), 3),
-        "wrong_hits": len(wrong), "wrong": wrong[:10],
+        "paraphrase_hits": correct,
+        "paraphrase_hit_rate": round(correct / len(paras), 3),
+        "wrong_hits": len(wrong),
+        "wrong": wrong[:10],
         "trap_hits_by_type": {k: f"{v[1]}/{v[0]}" for k, v in sorted(by_type.items())},
         "missed_paraphrases": [r["text"] for r in paras if r["served"] != r["expected"]],
-        "store_s": round(store_s, 2), "lookup_ms_p50": round(statistics.median(lookup_ms), 2),
-        "targets": "0 wrong hits, >= 70% paraphrase hits", "sweep": sweep,
+        "store_s": round(store_s, 2),
+        "lookup_ms_p50": round(statistics.median(lookup_ms), 2),
+        "targets": "0 wrong hits, >= 70% paraphrase hits",
+        "sweep": sweep,
     }
 
 
@@ -247,8 +282,11 @@ def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[
 
     config = _fresh_config(tmp)
     with OTLPReceiver() as rx:
-        os.environ.update(LANGFUSE_PUBLIC_KEY=f"pk-bench-{uuid.uuid4().hex[:6]}",
-                          LANGFUSE_SECRET_KEY="sk-bench", LANGFUSE_BASE_URL=rx.url)
+        os.environ.update(
+            LANGFUSE_PUBLIC_KEY=f"pk-bench-{uuid.uuid4().hex[:6]}",
+            LANGFUSE_SECRET_KEY="sk-bench",
+            LANGFUSE_BASE_URL=rx.url,
+        )
         tracer = get_tracer(config)
         pool = SleepPool(args.trace_delay)
         traced = ChainedPool(pool, [trace_link(config)])
@@ -257,9 +295,12 @@ def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[
         prompt = _assessment_request(config).messages
 
         def batch() -> list[GenerationRequest]:
-            return [GenerationRequest(messages=prompt, tags={"run_id": "bench-run", "expert": e,
-                                                             "kind": "assessment"})
-                    for e in experts]
+            return [
+                GenerationRequest(
+                    messages=prompt, tags={"run_id": "bench-run", "expert": e, "kind": "assessment"}
+                )
+                for e in experts
+            ]
 
         def timed(p: ModelPool) -> float:
             t0 = time.perf_counter()
@@ -286,29 +327,41 @@ def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[
         os.environ.pop(var, None)
     b, o = statistics.median(base), statistics.median(ours)
     return {
-        "model_call_ms": round(args.trace_delay * 1000, 1), "batch": len(experts),
-        "baseline_batch_ms_p50": round(b, 2), "traced_batch_ms_p50": round(o, 2),
+        "model_call_ms": round(args.trace_delay * 1000, 1),
+        "batch": len(experts),
+        "baseline_batch_ms_p50": round(b, 2),
+        "traced_batch_ms_p50": round(o, 2),
         "measured_overhead_pct": round((o - b) / b * 100, 3),
         "overhead_per_call_ms": round(per_call_ms, 3),
         "overhead_pct_of_2s_call": round(per_call_ms / 2000.0 * 100, 4),
-        "overhead_pct_of_measured_miss": round(per_call_ms / model_ms * 100, 4) if model_ms
+        "overhead_pct_of_measured_miss": round(per_call_ms / model_ms * 100, 4)
+        if model_ms
         else None,
-        "spans_exported": exported, "target": "< 2%",
+        "spans_exported": exported,
+        "target": "< 2%",
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pool", choices=["fake", "transformers", "vllm"], default="fake",
-                    help="fake: sleep --delay per call (default); else the real backend")
+    ap.add_argument(
+        "--pool",
+        choices=["fake", "transformers", "vllm"],
+        default="fake",
+        help="fake: sleep --delay per call (default); else the real backend",
+    )
     ap.add_argument("--delay", type=float, default=2.0, help="fake model call seconds")
     ap.add_argument("--repeats", type=int, default=50, help="cache hits to time")
     ap.add_argument("--miss-repeats", type=int, default=3, help="uncached baseline calls")
     ap.add_argument("--redis-url", default=None, help="time the Redis backend instead")
     ap.add_argument("--paraphrases", default=str(REPO / "evals" / "cache" / "paraphrases.jsonl"))
     ap.add_argument("--threshold", type=float, default=None)
-    ap.add_argument("--trace-delay", type=float, default=0.2,
-                    help="model latency per batch in the tracing A/B (s)")
+    ap.add_argument(
+        "--trace-delay",
+        type=float,
+        default=0.2,
+        help="model latency per batch in the tracing A/B (s)",
+    )
     ap.add_argument("--trace-repeats", type=int, default=15)
     ap.add_argument("--only", default="cache,semantic,tracing")
     ap.add_argument("--json", default=None, help="also write the results here")
@@ -322,8 +375,10 @@ def main() -> None:
             print(json.dumps({"cache": results["cache"]}, indent=1), flush=True)
         if "semantic" in parts:
             results["semantic"] = bench_semantic(args, tmp)
-            print(json.dumps({"semantic": results["semantic"]}, indent=1, ensure_ascii=False),
-                  flush=True)
+            print(
+                json.dumps({"semantic": results["semantic"]}, indent=1, ensure_ascii=False),
+                flush=True,
+            )
         if "tracing" in parts:
             miss = results.get("cache", {}).get("baseline_ms") or args.delay * 1000
             results["tracing"] = bench_tracing(args, tmp, miss)
@@ -331,19 +386,25 @@ def main() -> None:
     print("\nsummary:")
     if "cache" in results:
         c = results["cache"]
-        print(f"  cache: miss {c['baseline_ms']:.0f} ms vs hit {c['hit_ms_p50']:.2f} ms -> "
-              f"{c['speedup']:.0f}x (target >= 100x) [{c['pool']}, {c['backend']}]")
+        print(
+            f"  cache: miss {c['baseline_ms']:.0f} ms vs hit {c['hit_ms_p50']:.2f} ms -> "
+            f"{c['speedup']:.0f}x (target >= 100x) [{c['pool']}, {c['backend']}]"
+        )
     if "semantic" in results:
         s = results["semantic"]
-        print(f"  semantic: {s['paraphrase_hits']}/{s['paraphrases']} paraphrases hit "
-              f"({s['paraphrase_hit_rate']:.0%}, target >= 70%), {s['wrong_hits']} wrong hits "
-              f"on {s['traps']} traps (target 0), threshold {s['threshold']}")
+        print(
+            f"  semantic: {s['paraphrase_hits']}/{s['paraphrases']} paraphrases hit "
+            f"({s['paraphrase_hit_rate']:.0%}, target >= 70%), {s['wrong_hits']} wrong hits "
+            f"on {s['traps']} traps (target 0), threshold {s['threshold']}"
+        )
     if "tracing" in results:
         t = results["tracing"]
-        print(f"  tracing: {t['overhead_per_call_ms']:.3f} ms per call = "
-              f"{t['overhead_pct_of_2s_call']:.3f}% of a 2 s call; A/B at "
-              f"{t['model_call_ms']:.0f} ms calls: {t['measured_overhead_pct']:+.2f}% "
-              f"(target < 2%)")
+        print(
+            f"  tracing: {t['overhead_per_call_ms']:.3f} ms per call = "
+            f"{t['overhead_pct_of_2s_call']:.3f}% of a 2 s call; A/B at "
+            f"{t['model_call_ms']:.0f} ms calls: {t['measured_overhead_pct']:+.2f}% "
+            f"(target < 2%)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))
 

@@ -1,7 +1,8 @@
 """Shared fixtures for the ops tests: a real redis-server, an isolated state dir, a fake pool.
 
-Import what a test module needs (`from conftest_ops import redis_server  # noqa: F401`), or
-from the project's conftest.py to share them. `redis_server` runs Debian's `redis-server`
+Test modules load them with `pytest_plugins = ["conftest_ops"]` (import the classes only under
+TYPE_CHECKING, so pytest imports this module as a plugin first), or the project's conftest.py can
+re-export them. `redis_server` runs Debian's `redis-server`
 (installed by scripts/ensure_redis.sh) on a free 127.0.0.1 port with persistence off.
 """
 
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +62,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -111,8 +126,13 @@ def ops_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Isolated $CRISIS_MAS_HOME, no Redis and no Langfuse from the caller's environment."""
     home = tmp_path / "home"
     monkeypatch.setenv("CRISIS_MAS_HOME", str(home))
-    for var in ("REDIS_URL", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL",
-                "LANGFUSE_HOST"):
+    for var in (
+        "REDIS_URL",
+        "LANGFUSE_PUBLIC_KEY",
+        "LANGFUSE_SECRET_KEY",
+        "LANGFUSE_BASE_URL",
+        "LANGFUSE_HOST",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 
@@ -125,6 +145,18 @@ def langfuse_env(monkeypatch: pytest.MonkeyPatch, base_url: str) -> str:
     monkeypatch.setenv("LANGFUSE_BASE_URL", base_url)
     monkeypatch.setenv("LANGFUSE_TIMEOUT", "1")
     return public
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A 127.0.0.1 port nothing listens on (connections are refused at once)."""
+    return free_port()
+
+
+@pytest.fixture
+def use_langfuse(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """`use_langfuse(url)` points the Langfuse SDK at `url` for this test; returns the key."""
+    return lambda url: langfuse_env(monkeypatch, url)
 
 
 class FakePool(ModelPool):
@@ -147,8 +179,10 @@ class FakePool(ModelPool):
         out = []
         for r in requests:
             fields = {
-                "text": f"answer to: {r.messages[-1].content}", "prompt_tokens": 100,
-                "completion_tokens": 40, "latency_ms": self.delay_s * 1000 or 5.0,
+                "text": f"answer to: {r.messages[-1].content}",
+                "prompt_tokens": 100,
+                "completion_tokens": 40,
+                "latency_ms": self.delay_s * 1000 or 5.0,
                 "finish_reason": "stop",
                 **self.result_overrides.get(r.messages[-1].content, {}),
             }
@@ -157,10 +191,16 @@ class FakePool(ModelPool):
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
         self.calls.append([r.request_id for r in requests])
-        return [ScoreResult(request_id=r.request_id, logprobs=[-1.0 - i for i in
-                                                               range(len(r.continuations))],
-                            token_counts=[2] * len(r.continuations), prompt_tokens=50,
-                            latency_ms=3.0) for r in requests]
+        return [
+            ScoreResult(
+                request_id=r.request_id,
+                logprobs=[-1.0 - i for i in range(len(r.continuations))],
+                token_counts=[2] * len(r.continuations),
+                prompt_tokens=50,
+                latency_ms=3.0,
+            )
+            for r in requests
+        ]
 
     def info(self) -> ModelInfo:
         return ModelInfo(base=self.base, backend="fake")

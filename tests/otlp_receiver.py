@@ -116,17 +116,23 @@ def _handler(rx: Receiver) -> type[BaseHTTPRequestHandler]:
                 for rs in req.resource_spans:
                     for ss in rs.scope_spans:
                         for sp in ss.spans:
-                            spans.append(Span(
-                                trace_id=sp.trace_id.hex(), span_id=sp.span_id.hex(),
-                                parent_id=sp.parent_span_id.hex() or None, name=sp.name,
-                                attributes={a.key: _value(a.value) for a in sp.attributes},
-                                start_ns=sp.start_time_unix_nano, end_ns=sp.end_time_unix_nano,
-                                scope=ss.scope.name,
-                            ))
+                            spans.append(
+                                Span(
+                                    trace_id=sp.trace_id.hex(),
+                                    span_id=sp.span_id.hex(),
+                                    parent_id=sp.parent_span_id.hex() or None,
+                                    name=sp.name,
+                                    attributes={a.key: _value(a.value) for a in sp.attributes},
+                                    start_ns=sp.start_time_unix_nano,
+                                    end_ns=sp.end_time_unix_nano,
+                                    scope=ss.scope.name,
+                                )
+                            )
                 with rx.lock:
                     rx.spans.extend(spans)
-                self._reply(200, ExportTraceServiceResponse().SerializeToString(),
-                            "application/x-protobuf")
+                self._reply(
+                    200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
+                )
             elif self.path.endswith("/api/public/scores"):
                 data = json.loads(body or b"[]")
                 with rx.lock:

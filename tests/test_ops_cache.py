@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest_ops import FakePool, RedisServer, fake_pool, ops_home, redis_server  # noqa: F401
 
 from crisis_mas.config import AppConfig
 from crisis_mas.ops.cache import hit_info
@@ -24,18 +24,30 @@ from crisis_mas.serving.types import (
     ScoreRequest,
 )
 
+if TYPE_CHECKING:
+    from conftest_ops import FakePool, RedisServer
 
-def _req(question: str, kind: str = "assessment", expert: str = "fire",
-         system: str = "You are the fire commander.", **tags: str) -> GenerationRequest:
+pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
+
+
+def _req(
+    question: str,
+    kind: str = "assessment",
+    expert: str = "fire",
+    system: str = "You are the fire commander.",
+    **tags: str,
+) -> GenerationRequest:
     return GenerationRequest(
-        messages=[ChatMessage(role="system", content=system),
-                  ChatMessage(role="user", content=question)],
+        messages=[
+            ChatMessage(role="system", content=system),
+            ChatMessage(role="user", content=question),
+        ],
         tags={"kind": kind, "expert": expert, "kb_version": "kb1", "prompt_version": "1", **tags},
     )
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def config(request: pytest.FixtureRequest, ops_home: Path) -> AppConfig:  # noqa: F811
+def config(request: pytest.FixtureRequest, ops_home: Path) -> AppConfig:
     cfg = AppConfig()
     cfg.ops.cache.retry_after_s = 0.2
     if request.param == "redis":
@@ -49,8 +61,7 @@ def _link(cfg: AppConfig) -> CacheLink:
     return CacheLink(cfg.ops.cache, "fake-base")
 
 
-def test_exact_hit_skips_the_model_and_keeps_order(config: AppConfig,
-                                                   fake_pool: FakePool) -> None:  # noqa: F811
+def test_exact_hit_skips_the_model_and_keeps_order(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
     first = link.generate([_req("q1"), _req("q2")], fake_pool.generate)
     assert [r.cached for r in first] == [False, False]
@@ -66,8 +77,9 @@ def test_exact_hit_skips_the_model_and_keeps_order(config: AppConfig,
     assert stats["tokens_saved"] == 2 * 140
 
 
-def test_key_covers_adapter_sampling_and_versions(config: AppConfig, tmp_path: Path,
-                                                  fake_pool: FakePool) -> None:  # noqa: F811
+def test_key_covers_adapter_sampling_and_versions(
+    config: AppConfig, tmp_path: Path, fake_pool: FakePool
+) -> None:
     link = _link(config)
     adapter_dir = tmp_path / "fire-lora"
     adapter_dir.mkdir()
@@ -78,8 +90,7 @@ def test_key_covers_adapter_sampling_and_versions(config: AppConfig, tmp_path: P
     variants = [
         base.model_copy(update={"request_id": "a", "sampling": SamplingConfig(max_tokens=99)}),
         base.model_copy(update={"request_id": "b", "tags": {**base.tags, "kb_version": "kb2"}}),
-        base.model_copy(update={"request_id": "c",
-                                "tags": {**base.tags, "prompt_version": "2"}}),
+        base.model_copy(update={"request_id": "c", "tags": {**base.tags, "prompt_version": "2"}}),
         base.model_copy(update={"request_id": "d", "adapter": None}),
     ]
     for v in variants:
@@ -88,11 +99,12 @@ def test_key_covers_adapter_sampling_and_versions(config: AppConfig, tmp_path: P
     (adapter_dir / "adapter_model.safetensors").write_bytes(b"weights-v2-longer")
     again = base.model_copy(update={"request_id": "e"})
     assert not link.generate([again], fake_pool.generate)[0].cached
-    assert link.generate([again.model_copy(update={"request_id": "f"})],
-                         fake_pool.generate)[0].cached
+    assert link.generate([again.model_copy(update={"request_id": "f"})], fake_pool.generate)[
+        0
+    ].cached
 
 
-def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: F811
+def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
     private = [
         _req("q", no_cache="1"),
@@ -101,8 +113,13 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: 
         _req("Status at 2026-11-23T11:20 for sector 4"),
     ]
     for _ in range(2):
-        out = link.generate([r.model_copy(update={"request_id": f"{i}-{time.time_ns()}"})
-                             for i, r in enumerate(private)], fake_pool.generate)
+        out = link.generate(
+            [
+                r.model_copy(update={"request_id": f"{i}-{time.time_ns()}"})
+                for i, r in enumerate(private)
+            ],
+            fake_pool.generate,
+        )
         assert not any(r.cached for r in out)
     assert cache_stats(config)["entries"] == 0
     # Blocked or flagged answers are not stored either.
@@ -115,43 +132,61 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: 
         assert not any(r.cached for r in out)
 
 
-def test_ttl_by_kind_and_namespace(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: F811
+def test_ttl_by_kind_and_namespace(config: AppConfig, fake_pool: FakePool) -> None:
     config.ops.cache.ttl_s = {"assessment": 1, "chat": 0, "reference": 3600}
     link = _link(config)
-    link.generate([_req("live", "assessment"), _req("hello", "chat"), _req("doc", "reference")],
-                  fake_pool.generate)
-    out = link.generate([_req("live", "assessment"), _req("hello", "chat"),
-                         _req("doc", "reference")], fake_pool.generate)
+    link.generate(
+        [_req("live", "assessment"), _req("hello", "chat"), _req("doc", "reference")],
+        fake_pool.generate,
+    )
+    out = link.generate(
+        [_req("live", "assessment"), _req("hello", "chat"), _req("doc", "reference")],
+        fake_pool.generate,
+    )
     assert [r.cached for r in out] == [True, False, True]
     time.sleep(1.2)
-    out = link.generate([_req("live", "assessment"), _req("doc", "reference")],
-                        fake_pool.generate)
+    out = link.generate([_req("live", "assessment"), _req("doc", "reference")], fake_pool.generate)
     assert [r.cached for r in out] == [False, True]
     # Bumping the namespace invalidates everything at once.
     config.ops.cache.namespace = "v2"
     assert not _link(config).generate([_req("doc", "reference")], fake_pool.generate)[0].cached
 
 
-def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: F811
+def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
-    link.generate([_req("a", "reference", "fire"), _req("b", "assessment", "police"),
-                   _req("c", "assessment", "fire")], fake_pool.generate)
+    link.generate(
+        [
+            _req("a", "reference", "fire"),
+            _req("b", "assessment", "police"),
+            _req("c", "assessment", "fire"),
+        ],
+        fake_pool.generate,
+    )
     assert clear_cache(config, "*:reference:*") == 1
     assert clear_cache(config, "v1:generate:*:police") == 1
-    out = link.generate([_req("a", "reference", "fire"), _req("b", "assessment", "police"),
-                         _req("c", "assessment", "fire")], fake_pool.generate)
+    out = link.generate(
+        [
+            _req("a", "reference", "fire"),
+            _req("b", "assessment", "police"),
+            _req("c", "assessment", "fire"),
+        ],
+        fake_pool.generate,
+    )
     assert [r.cached for r in out] == [False, False, True]
     assert clear_cache(config) == 3
     assert cache_stats(config)["entries"] == 0
 
 
-def test_score_requests_are_cached(config: AppConfig, fake_pool: FakePool) -> None:  # noqa: F811
+def test_score_requests_are_cached(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
 
     def sreq() -> ScoreRequest:
-        return ScoreRequest(messages=[ChatMessage(role="user", content="rank")], prefix="R: ",
-                            continuations=["a1", "a2"], tags={"expert": "fire",
-                                                              "kind": "assessment"})
+        return ScoreRequest(
+            messages=[ChatMessage(role="user", content="rank")],
+            prefix="R: ",
+            continuations=["a1", "a2"],
+            tags={"expert": "fire", "kind": "assessment"},
+        )
 
     first = link.score([sreq()], fake_pool.score)[0]
     second = link.score([sreq()], fake_pool.score)[0]
@@ -161,24 +196,26 @@ def test_score_requests_are_cached(config: AppConfig, fake_pool: FakePool) -> No
     assert fake_pool.n_requests == 2
 
 
-PARAPHRASE = ("What is the initial isolation distance for a chlorine leak of 50 ppm at "
-              "Odos Ermou 12?")
+PARAPHRASE = (
+    "What is the initial isolation distance for a chlorine leak of 50 ppm at Odos Ermou 12?"
+)
 TRAPS = {
     "same": "For a chlorine leak of 50 ppm at Odos Ermou 12, what is the initial isolation "
-            "distance?",
+    "distance?",
     "chemical": "What is the initial isolation distance for an ammonia leak of 50 ppm at Odos "
-                "Ermou 12?",
+    "Ermou 12?",
     "ppm": "What is the initial isolation distance for a chlorine leak of 500 ppm at Odos "
-           "Ermou 12?",
+    "Ermou 12?",
     "street": "What is the initial isolation distance for a chlorine leak of 50 ppm at Odos "
-              "Stadiou 12?",
+    "Stadiou 12?",
     "number": "What is the initial isolation distance for a chlorine leak of 50 ppm at Odos "
-              "Ermou 14?",
+    "Ermou 14?",
 }
 
 
-def test_semantic_hits_paraphrases_but_never_a_near_miss(config: AppConfig,
-                                                         fake_pool: FakePool) -> None:  # noqa: F811
+def test_semantic_hits_paraphrases_but_never_a_near_miss(
+    config: AppConfig, fake_pool: FakePool
+) -> None:
     link = _link(config)
     link.generate([_req(PARAPHRASE, "reference")], fake_pool.generate)
     for name, text in TRAPS.items():
@@ -194,13 +231,16 @@ def test_semantic_hits_paraphrases_but_never_a_near_miss(config: AppConfig,
             assert out.text == f"answer to: {text}"
     # Assessments are exact-only by default; a different system prompt is another scope.
     assert not link.generate([_req(TRAPS["same"], "assessment")], fake_pool.generate)[0].cached
-    assert not link.generate([_req(TRAPS["same"], "reference", system="You are police.")],
-                             fake_pool.generate)[0].cached
+    assert not link.generate(
+        [_req(TRAPS["same"], "reference", system="You are police.")], fake_pool.generate
+    )[0].cached
     assert cache_stats(config)["hits_semantic"] == 1
 
 
 def test_redis_killed_mid_run_bypasses_with_one_warning(
-    redis_server: RedisServer, ops_home: Path, fake_pool: FakePool,  # noqa: F811
+    redis_server: RedisServer,
+    ops_home: Path,
+    fake_pool: FakePool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     cfg = AppConfig()
@@ -232,11 +272,12 @@ def test_redis_killed_mid_run_bypasses_with_one_warning(
     assert any("is back" in r.getMessage() for r in caplog.records)
 
 
-def test_unreachable_redis_at_start_never_fails(ops_home: Path,  # noqa: F811
-                                                fake_pool: FakePool) -> None:  # noqa: F811
-    from conftest_ops import free_port
-
+def test_unreachable_redis_at_start_never_fails(
+    ops_home: Path,
+    fake_pool: FakePool,
+    dead_port: int,
+) -> None:
     cfg = AppConfig()
-    cfg.ops.cache.redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    cfg.ops.cache.redis_url = f"redis://127.0.0.1:{dead_port}/0"
     out = _link(cfg).generate([_req("q"), _req("q", "reference")], fake_pool.generate)
     assert [r.text for r in out] == ["answer to: q", "answer to: q"]

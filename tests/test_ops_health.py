@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest_ops import (  # noqa: F401
-    FakePool,
-    RedisServer,
-    fake_pool,
-    free_port,
-    langfuse_env,
-    ops_home,
-    redis_server,
-)
 from otlp_receiver import OTLPReceiver
 from typer.testing import CliRunner
 
@@ -23,10 +16,18 @@ from crisis_mas.config import AppConfig
 from crisis_mas.ops.health import check_health
 from crisis_mas.ops.metrics import event_log
 
+if TYPE_CHECKING:
+    from conftest_ops import FakePool, RedisServer
 
-def test_health_with_redis_up_then_killed(redis_server: RedisServer, ops_home: Path,  # noqa: F811
-                                          fake_pool: FakePool,  # noqa: F811
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
+
+
+def test_health_with_redis_up_then_killed(
+    redis_server: RedisServer,
+    ops_home: Path,
+    fake_pool: FakePool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     config = AppConfig()
     report = check_health(config, pool=fake_pool)
@@ -45,29 +46,38 @@ def test_health_with_redis_up_then_killed(redis_server: RedisServer, ops_home: P
     assert not report["ok"] and report["down"] == ["redis"]
 
 
-def test_health_langfuse_reachable_and_dead(ops_home: Path,  # noqa: F811
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_langfuse_reachable_and_dead(
+    ops_home: Path,
+    use_langfuse: Callable[[str], str],
+    dead_port: int,
+) -> None:
     with OTLPReceiver() as rx:
-        langfuse_env(monkeypatch, rx.url)
+        use_langfuse(rx.url)
         comp = check_health(AppConfig())["components"]["langfuse"]
         assert comp["status"] == "ok" and "/api/public/health" in comp["detail"]
-    langfuse_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    use_langfuse(f"http://127.0.0.1:{dead_port}")
     t0 = time.perf_counter()
     report = check_health(AppConfig())
     assert time.perf_counter() - t0 < 3.0
     assert report["components"]["langfuse"]["status"] == "down" and not report["ok"]
 
 
-def test_cache_cli_stats_and_clear(ops_home: Path, fake_pool: FakePool) -> None:  # noqa: F811
+def test_cache_cli_stats_and_clear(ops_home: Path, fake_pool: FakePool) -> None:
     from crisis_mas.cli.cache import app
     from crisis_mas.ops.cache.middleware import CacheLink
     from crisis_mas.serving.types import ChatMessage, GenerationRequest
 
     link = CacheLink(AppConfig().ops.cache, "fake-base")
     for _ in range(2):
-        link.generate([GenerationRequest(messages=[ChatMessage(role="user", content="q")],
-                                         tags={"kind": "assessment", "expert": "fire"})],
-                      fake_pool.generate)
+        link.generate(
+            [
+                GenerationRequest(
+                    messages=[ChatMessage(role="user", content="q")],
+                    tags={"kind": "assessment", "expert": "fire"},
+                )
+            ],
+            fake_pool.generate,
+        )
     runner = CliRunner()
     res = runner.invoke(app, ["stats", "--json"])
     assert res.exit_code == 0, res.output
@@ -81,7 +91,7 @@ def test_cache_cli_stats_and_clear(ops_home: Path, fake_pool: FakePool) -> None:
     assert runner.invoke(app, ["stats"]).exit_code == 0
 
 
-def test_health_cli_json_and_alerts(ops_home: Path) -> None:  # noqa: F811
+def test_health_cli_json_and_alerts(ops_home: Path) -> None:
     from crisis_mas.cli.health import app
 
     runner = CliRunner()
@@ -90,12 +100,27 @@ def test_health_cli_json_and_alerts(ops_home: Path) -> None:  # noqa: F811
     assert json.loads(res.output)["ok"] is True
 
     now = time.time()
-    event_log(AppConfig().ops.metrics).record([
-        {"ts": now, "expert": "fire", "kind": "assessment", "op": "generate", "run_id": "r",
-         "latency_ms": 10.0, "prompt_tokens": 1, "completion_tokens": 1, "cached": 0,
-         "error": 1, "blocked": 0, "hazmat": 0, "flags": 0, "cost": 0.0}
-        for _ in range(10)
-    ])
+    event_log(AppConfig().ops.metrics).record(
+        [
+            {
+                "ts": now,
+                "expert": "fire",
+                "kind": "assessment",
+                "op": "generate",
+                "run_id": "r",
+                "latency_ms": 10.0,
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "cached": 0,
+                "error": 1,
+                "blocked": 0,
+                "hazmat": 0,
+                "flags": 0,
+                "cost": 0.0,
+            }
+            for _ in range(10)
+        ]
+    )
     res = runner.invoke(app, ["--json", "--alerts"])
     assert res.exit_code == 1, "a critical alert makes the command fail"
     alerts = json.loads(res.output)["alerts"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest_ops import FakePool, fake_pool, ops_home  # noqa: F401
 from otlp_receiver import OTLPReceiver
 
 from crisis_mas.config import AppConfig
@@ -17,10 +17,17 @@ from crisis_mas.ops.config import AlertRule
 from crisis_mas.ops.metrics import EventLog, events_path, metrics_text
 from crisis_mas.serving.types import ChatMessage, GenerationRequest
 
+if TYPE_CHECKING:
+    from conftest_ops import FakePool
+
+pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
+
 
 def _req(expert: str, text: str, kind: str = "assessment") -> GenerationRequest:
-    return GenerationRequest(messages=[ChatMessage(role="user", content=text)],
-                             tags={"expert": expert, "kind": kind, "run_id": "r1"})
+    return GenerationRequest(
+        messages=[ChatMessage(role="user", content=text)],
+        tags={"expert": expert, "kind": kind, "run_id": "r1"},
+    )
 
 
 def _sample(text: str, name: str, labels: dict[str, str]) -> float:
@@ -39,8 +46,11 @@ def expert() -> str:
     return f"fire_{uuid.uuid4().hex[:6]}"
 
 
-def test_link_counts_per_expert(ops_home: Path, fake_pool: FakePool,  # noqa: F811
-                                expert: str) -> None:
+def test_link_counts_per_expert(
+    ops_home: Path,
+    fake_pool: FakePool,
+    expert: str,
+) -> None:
     config = AppConfig()
     config.ops.chain = ["metrics", "cache"]
     pool = build_chain(fake_pool, config)
@@ -56,10 +66,20 @@ def test_link_counts_per_expert(ops_home: Path, fake_pool: FakePool,  # noqa: F8
 
     text = metrics_text()[0].decode()
     base = {"expert": expert}
-    assert _sample(text, "crisis_mas_model_requests_total",
-                   {**base, "kind": "assessment", "op": "generate"}) == 5
-    assert _sample(text, "crisis_mas_model_errors_total",
-                   {**base, "kind": "assessment", "op": "generate"}) == 1
+    assert (
+        _sample(
+            text,
+            "crisis_mas_model_requests_total",
+            {**base, "kind": "assessment", "op": "generate"},
+        )
+        == 5
+    )
+    assert (
+        _sample(
+            text, "crisis_mas_model_errors_total", {**base, "kind": "assessment", "op": "generate"}
+        )
+        == 1
+    )
     assert _sample(text, "crisis_mas_cache_hits_total", base) == 1
     assert _sample(text, "crisis_mas_cache_hit_ratio", base) == pytest.approx(1 / 4)
     assert _sample(text, "crisis_mas_guard_blocks_total", base) == 1
@@ -68,8 +88,14 @@ def test_link_counts_per_expert(ops_home: Path, fake_pool: FakePool,  # noqa: F8
     # Blocked calls and cache hits add no model tokens: "a" and "contradiction" only.
     assert _sample(text, "crisis_mas_model_tokens_total", {**base, "direction": "prompt"}) == 200
     assert _sample(text, "crisis_mas_cache_tokens_saved_total", base) == 140
-    assert _sample(text, "crisis_mas_model_latency_seconds_count",
-                   {**base, "kind": "assessment", "cached": "true"}) == 1
+    assert (
+        _sample(
+            text,
+            "crisis_mas_model_latency_seconds_count",
+            {**base, "kind": "assessment", "cached": "true"},
+        )
+        == 1
+    )
 
     # The event log persists across processes: a fresh connection sees all five calls.
     events = EventLog(events_path(config.ops.metrics)).since(0)
@@ -80,14 +106,27 @@ def test_link_counts_per_expert(ops_home: Path, fake_pool: FakePool,  # noqa: F8
 
 
 def _events(n: int, expert: str, ts: float, **overrides: float) -> list[dict]:
-    base = {"ts": ts, "expert": expert, "kind": "assessment", "op": "generate", "run_id": "r",
-            "latency_ms": 1000.0, "prompt_tokens": 100, "completion_tokens": 40, "cached": 0,
-            "error": 0, "blocked": 0, "hazmat": 0, "flags": 0, "cost": 0.001}
+    base = {
+        "ts": ts,
+        "expert": expert,
+        "kind": "assessment",
+        "op": "generate",
+        "run_id": "r",
+        "latency_ms": 1000.0,
+        "prompt_tokens": 100,
+        "completion_tokens": 40,
+        "cached": 0,
+        "error": 0,
+        "blocked": 0,
+        "hazmat": 0,
+        "flags": 0,
+        "cost": 0.001,
+    }
     return [{**base, **overrides} for _ in range(n)]
 
 
 @pytest.fixture
-def store(ops_home: Path) -> Iterator[EventLog]:  # noqa: F811
+def store(ops_home: Path) -> Iterator[EventLog]:
     log = EventLog(ops_home / "alerts-test.db")
     yield log
     log.close()
@@ -139,8 +178,16 @@ def test_each_rule_fires(store: EventLog, overrides: dict, rule: str) -> None:
 
 def test_cache_hit_ratio_rule_and_min_requests(store: EventLog) -> None:
     config = AppConfig()
-    config.ops.alerts.rules = [AlertRule(name="cold_cache", metric="cache_hit_ratio", op="<",
-                                         threshold=0.5, severity="info", min_requests=20)]
+    config.ops.alerts.rules = [
+        AlertRule(
+            name="cold_cache",
+            metric="cache_hit_ratio",
+            op="<",
+            threshold=0.5,
+            severity="info",
+            min_requests=20,
+        )
+    ]
     now = 3_000_000.0
     store.record(_events(10, "fire", now - 10))
     assert evaluate_alerts(config, now=now, log_store=store) == []  # too few calls to judge

@@ -7,17 +7,22 @@ tokens, cost, cache hit) and retrieval, plus scores from the run API and from re
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest_ops import FakePool, fake_pool, free_port, langfuse_env, ops_home  # noqa: F401
 from otlp_receiver import OTLPReceiver, Receiver
 
 from crisis_mas.config import AppConfig
 from crisis_mas.ops.chain import ChainedPool
 from crisis_mas.ops.tracing import NoopRun, get_tracer, shutdown_tracers, trace_link
 from crisis_mas.serving.types import AdapterRef, ChatMessage, GenerationRequest, ScoreRequest
+
+if TYPE_CHECKING:
+    from conftest_ops import FakePool
+
+pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 @pytest.fixture
@@ -40,10 +45,13 @@ def _req(expert: str, run_id: str, text: str = "assess", adapter_id: int = 1) ->
     )
 
 
-def test_trace_tree_over_real_otlp_export(receiver: Receiver, ops_home: Path,  # noqa: F811
-                                          fake_pool: FakePool,  # noqa: F811
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    langfuse_env(monkeypatch, receiver.url)
+def test_trace_tree_over_real_otlp_export(
+    receiver: Receiver,
+    ops_home: Path,
+    fake_pool: FakePool,
+    use_langfuse: Callable[[str], str],
+) -> None:
+    use_langfuse(receiver.url)
     config = AppConfig()
     config.ops.chain = ["trace", "metrics", "cache"]
     from crisis_mas.ops.chain import build_chain
@@ -54,17 +62,28 @@ def test_trace_tree_over_real_otlp_export(receiver: Receiver, ops_home: Path,  #
     run = tracer.start_run("run-42", "hazmat_002", "hazmat", ["fire", "police"])
     run.expert("fire")
     run.expert("police")
-    run.retrieval("fire", "chlorine isolation distance",
-                  [{"doc_id": "erg", "title": "ERG 124", "text": "Isolate 100 m", "score": 0.9}],
-                  latency_ms=25.0)
-    fake_pool.result_overrides = {"police view": {"flags": [
-        {"type": "hazmat_contradiction", "message": "IDLH of chlorine is 10 ppm"}]}}
-    pool.generate([_req("fire", "run-42", "fire view"),
-                   _req("police", "run-42", "police view", 2)])
+    run.retrieval(
+        "fire",
+        "chlorine isolation distance",
+        [{"doc_id": "erg", "title": "ERG 124", "text": "Isolate 100 m", "score": 0.9}],
+        latency_ms=25.0,
+    )
+    fake_pool.result_overrides = {
+        "police view": {
+            "flags": [{"type": "hazmat_contradiction", "message": "IDLH of chlorine is 10 ppm"}]
+        }
+    }
+    pool.generate([_req("fire", "run-42", "fire view"), _req("police", "run-42", "police view", 2)])
     pool.generate([_req("fire", "run-42", "fire view")])  # a cache hit
-    pool.score([ScoreRequest(messages=[ChatMessage(role="user", content="rank")],
-                             continuations=["a1", "a2"],
-                             tags={"run_id": "run-42", "expert": "fire", "kind": "assessment"})])
+    pool.score(
+        [
+            ScoreRequest(
+                messages=[ChatMessage(role="user", content="rank")],
+                continuations=["a1", "a2"],
+                tags={"run_id": "run-42", "expert": "fire", "kind": "assessment"},
+            )
+        ]
+    )
     run.score("hazmat_verdict", "consistent", comment="all facts match", expert_id="fire")
     run.score("guard.pii", True)
     run.end({"recommended": "action_isolate_and_shelter"})
@@ -76,7 +95,8 @@ def test_trace_tree_over_real_otlp_export(receiver: Receiver, ops_home: Path,  #
     assert root.attributes["langfuse.trace.tags"] == ["hazmat", "fire", "police"]
     assert root.attributes["langfuse.trace.name"] == "crisis-run hazmat_002"
     assert root.json_attr("langfuse.observation.output") == {
-        "recommended": "action_isolate_and_shelter"}
+        "recommended": "action_isolate_and_shelter"
+    }
     experts = {s.name: s for s in receiver.spans if s.name.startswith("expert:")}
     assert set(experts) == {"expert:fire", "expert:police"}
     assert all(s.parent_id == root.span_id for s in experts.values())
@@ -93,7 +113,10 @@ def test_trace_tree_over_real_otlp_export(receiver: Receiver, ops_home: Path,  #
     miss, hit = fire_gens
     assert miss.json_attr("langfuse.observation.metadata.adapter") == "fire-lora"
     assert miss.json_attr("langfuse.observation.usage_details") == {
-        "input": 100, "output": 40, "total": 140}
+        "input": 100,
+        "output": 40,
+        "total": 140,
+    }
     assert miss.json_attr("langfuse.observation.cost_details")["total"] > 0
     assert miss.json_attr("langfuse.observation.metadata.cache_hit") is False
     assert hit.json_attr("langfuse.observation.metadata.cache_hit") is True
@@ -105,18 +128,18 @@ def test_trace_tree_over_real_otlp_export(receiver: Receiver, ops_home: Path,  #
 
     scores = {s["name"]: s for s in receiver.scores}
     assert scores["hazmat_contradiction"]["observationId"] in {
-        g.span_id for g in gens if g.name == "police.assessment"}
+        g.span_id for g in gens if g.name == "police.assessment"
+    }
     assert scores["hazmat_verdict"]["value"] == "consistent"
     assert scores["hazmat_verdict"]["observationId"] == experts["expert:fire"].span_id
     assert scores["guard.pii"]["dataType"] == "BOOLEAN"
     assert "observationId" not in scores["guard.pii"]
     assert {s["traceId"] for s in receiver.scores} == {root.trace_id}
-    auth = [{k.lower(): v for k, v in h.items()}.get("authorization", "")
-            for h in receiver.headers]
+    auth = [{k.lower(): v for k, v in h.items()}.get("authorization", "") for h in receiver.headers]
     assert all(a.startswith("Basic ") for a in auth)
 
 
-def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:  # noqa: F811
+def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:
     config = AppConfig()
     tracer = get_tracer(config)
     assert not tracer.enabled
@@ -130,9 +153,13 @@ def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:  # 
     assert out[0].text == "answer to: assess"
 
 
-def test_dead_langfuse_never_blocks(ops_home: Path, fake_pool: FakePool,  # noqa: F811
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    langfuse_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
+def test_dead_langfuse_never_blocks(
+    ops_home: Path,
+    fake_pool: FakePool,
+    use_langfuse: Callable[[str], str],
+    dead_port: int,
+) -> None:
+    use_langfuse(f"http://127.0.0.1:{dead_port}")
     config = AppConfig()
     config.ops.tracing.flush_timeout_s = 1.0
     pool = ChainedPool(fake_pool, [trace_link(config)])

@@ -40,12 +40,16 @@ def stats(
     t.add_column("value", justify="right")
     ratio = data["hit_ratio"]
     rows = [
-        ("hits (exact)", data["hits_exact"]), ("hits (semantic)", data["hits_semantic"]),
-        ("misses", data["misses"]), ("hit ratio", "—" if ratio is None else f"{ratio:.1%}"),
-        ("tokens saved", data["tokens_saved"]), ("stored answers", data["stores"]),
+        ("hits (exact)", data["hits_exact"]),
+        ("hits (semantic)", data["hits_semantic"]),
+        ("misses", data["misses"]),
+        ("hit ratio", "—" if ratio is None else f"{ratio:.1%}"),
+        ("tokens saved", data["tokens_saved"]),
+        ("stored answers", data["stores"]),
         ("bypassed (backend down)", data["bypassed"]),
         ("not cacheable (no_cache, PII, TTL 0)", data["uncacheable"]),
-        ("entries", data["entries"]), ("semantic entries", data["semantic_entries"]),
+        ("entries", data["entries"]),
+        ("semantic entries", data["semantic_entries"]),
         ("size", f"{data['bytes'] / 1024:.1f} KiB"),
     ]
     for name, value in rows:
@@ -57,7 +61,9 @@ def stats(
 @handles_errors
 def clear(
     pattern: str | None = typer.Option(
-        None, "--pattern", "-p",
+        None,
+        "--pattern",
+        "-p",
         help="Glob over entry labels 'namespace:op:kind:adapter:expert', e.g. 'v1:*', "
         "'*:reference:*', '*:fire'. Without it, everything (and the counters) is cleared.",
     ),

@@ -61,8 +61,13 @@ def _print(report: dict, fired: list | None) -> None:
     for col in ("severity", "rule", "message", "count", "new"):
         a_t.add_column(col)
     for a in fired:
-        a_t.add_row(f"[{_SEVERITY.get(a.severity, '')}]{a.severity}[/]", a.rule, a.message,
-                    str(a.count), "yes" if a.notify else "throttled")
+        a_t.add_row(
+            f"[{_SEVERITY.get(a.severity, '')}]{a.severity}[/]",
+            a.rule,
+            a.message,
+            str(a.count),
+            "yes" if a.notify else "throttled",
+        )
     out_console.print(a_t)
 
 

@@ -105,8 +105,12 @@ def _fmt(metric: str, v: float) -> str:
     return f"{v:.0f} ms"
 
 
-def evaluate_alerts(config: AppConfig, now: float | None = None, log_store: EventLog | None = None,
-                    notify: bool = True) -> list[Alert]:
+def evaluate_alerts(
+    config: AppConfig,
+    now: float | None = None,
+    log_store: EventLog | None = None,
+    notify: bool = True,
+) -> list[Alert]:
     """Firing alerts over the recorded window; updates throttle state and sends notifications."""
     cfg = config.ops.alerts
     store = log_store or event_log(config.ops.metrics)
@@ -134,18 +138,32 @@ def evaluate_alerts(config: AppConfig, now: float | None = None, log_store: Even
             send = row is None or now - last_notified >= cfg.throttle_s
             if send:
                 last_notified = now
-            db.execute("INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?)",
-                       (fp, first_seen, last_notified, count))
+            db.execute(
+                "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?)",
+                (fp, first_seen, last_notified, count),
+            )
             worst = max(hits.values()) if rule.op == ">" else min(hits.values())
             who = ", ".join(f"{k} {_fmt(rule.metric, v)}" for k, v in hits.items())
-            alerts.append(Alert(
-                rule=rule.name, metric=rule.metric, severity=rule.severity, op=rule.op,
-                threshold=rule.threshold, value=worst, experts=sorted(hits),
-                values={k: round(v, 6) for k, v in hits.items()}, count=count,
-                first_seen=first_seen, last_notified=last_notified, notify=send,
-                message=(f"{rule.metric} {rule.op} {_fmt(rule.metric, rule.threshold)}: {who}"
-                         + (f" (x{count} since first seen)" if count > 1 else "")),
-            ))
+            alerts.append(
+                Alert(
+                    rule=rule.name,
+                    metric=rule.metric,
+                    severity=rule.severity,
+                    op=rule.op,
+                    threshold=rule.threshold,
+                    value=worst,
+                    experts=sorted(hits),
+                    values={k: round(v, 6) for k, v in hits.items()},
+                    count=count,
+                    first_seen=first_seen,
+                    last_notified=last_notified,
+                    notify=send,
+                    message=(
+                        f"{rule.metric} {rule.op} {_fmt(rule.metric, rule.threshold)}: {who}"
+                        + (f" (x{count} since first seen)" if count > 1 else "")
+                    ),
+                )
+            )
         # Resolved rules start afresh next time.
         for (fp,) in db.execute("SELECT fingerprint FROM alert_state").fetchall():
             if fp not in firing:

@@ -37,8 +37,9 @@ def default_chain() -> list[str]:
     must still build. Checked by file, so loading a config never imports the safety layer.
     """
     ops_dir = Path(__file__).resolve().parent
-    return [n for n in DEFAULT_CHAIN
-            if n not in _SAFETY_LINKS or (ops_dir / _SAFETY_LINKS[n]).is_file()]
+    return [
+        n for n in DEFAULT_CHAIN if n not in _SAFETY_LINKS or (ops_dir / _SAFETY_LINKS[n]).is_file()
+    ]
 
 
 class _Strict(BaseModel):
@@ -146,14 +147,20 @@ class AlertRule(_Strict):
 
 def _default_rules() -> list[AlertRule]:
     return [
-        AlertRule(name="high_error_rate", metric="error_rate", threshold=0.05,
-                  severity="critical"),
+        AlertRule(name="high_error_rate", metric="error_rate", threshold=0.05, severity="critical"),
         AlertRule(name="slow_model_calls", metric="p95_latency_ms", threshold=15000.0),
         AlertRule(name="daily_cost", metric="daily_cost_usd", threshold=5.0, min_requests=0),
-        AlertRule(name="safety_failures", metric="safety_failure_rate", threshold=0.2,
-                  severity="critical"),
-        AlertRule(name="low_cache_hit_ratio", metric="cache_hit_ratio", op="<", threshold=0.05,
-                  severity="info", min_requests=50),
+        AlertRule(
+            name="safety_failures", metric="safety_failure_rate", threshold=0.2, severity="critical"
+        ),
+        AlertRule(
+            name="low_cache_hit_ratio",
+            metric="cache_hit_ratio",
+            op="<",
+            threshold=0.05,
+            severity="info",
+            min_requests=50,
+        ),
     ]
 
 

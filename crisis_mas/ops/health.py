@@ -50,8 +50,9 @@ def _redis(config: AppConfig) -> dict[str, Any]:
         from crisis_mas.ops.cache.backends import _redact
 
         url = url or "redis://127.0.0.1:6379/0"
-        client = redis.Redis.from_url(url, socket_timeout=TIMEOUT_S,
-                                      socket_connect_timeout=TIMEOUT_S)
+        client = redis.Redis.from_url(
+            url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
+        )
         try:
             client.ping()
             version = client.info("server").get("redis_version", "?")
@@ -61,8 +62,10 @@ def _redis(config: AppConfig) -> dict[str, Any]:
     backend = open_backend(cfg)
     try:
         backend.ping()
-        return {"status": "disabled",
-                "detail": f"REDIS_URL not set; embedded cache {backend.describe()} is ok"}
+        return {
+            "status": "disabled",
+            "detail": f"REDIS_URL not set; embedded cache {backend.describe()} is ok",
+        }
     finally:
         backend.close()
 
@@ -79,8 +82,10 @@ def _vector_index(config: AppConfig) -> dict[str, Any]:
     if not IndexStore.exists(index_dir):
         return {"status": "not built", "detail": f"no index at {index_dir}"}
     store = IndexStore.load(index_dir)
-    return {"status": "ok",
-            "detail": f"{len(store)} chunks, {len(store.docs)} documents at {index_dir}"}
+    return {
+        "status": "ok",
+        "detail": f"{len(store)} chunks, {len(store.docs)} documents at {index_dir}",
+    }
 
 
 def _langfuse(config: AppConfig) -> dict[str, Any]:
@@ -90,8 +95,7 @@ def _langfuse(config: AppConfig) -> dict[str, Any]:
     if not config.ops.tracing.enabled:
         return {"status": "disabled", "detail": "ops.tracing.enabled is false"}
     if settings is None:
-        return {"status": "disabled",
-                "detail": "LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY not set"}
+        return {"status": "disabled", "detail": "LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY not set"}
     import httpx
 
     url = f"{settings['base_url']}/api/public/health"

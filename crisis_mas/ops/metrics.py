@@ -44,33 +44,67 @@ HAZMAT_FLAG = "hazmat_contradiction"
 REGISTRY = CollectorRegistry(auto_describe=True)
 _L = ("expert", "kind")
 
-REQUESTS = Counter("crisis_mas_model_requests", "Model calls (generate and score).",
-                   (*_L, "op"), registry=REGISTRY)
-ERRORS = Counter("crisis_mas_model_errors", "Model calls that raised or ended in error.",
-                 (*_L, "op"), registry=REGISTRY)
+REQUESTS = Counter(
+    "crisis_mas_model_requests", "Model calls (generate and score).", (*_L, "op"), registry=REGISTRY
+)
+ERRORS = Counter(
+    "crisis_mas_model_errors",
+    "Model calls that raised or ended in error.",
+    (*_L, "op"),
+    registry=REGISTRY,
+)
 LATENCY = Histogram(
-    "crisis_mas_model_latency_seconds", "Latency per model call as the caller sees it.",
-    (*_L, "cached"), registry=REGISTRY,
+    "crisis_mas_model_latency_seconds",
+    "Latency per model call as the caller sees it.",
+    (*_L, "cached"),
+    registry=REGISTRY,
     buckets=(0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
 )
-TOKENS = Counter("crisis_mas_model_tokens", "Tokens processed by the model (cache hits excluded).",
-                 ("expert", "direction"), registry=REGISTRY)
-TOKENS_SAVED = Counter("crisis_mas_cache_tokens_saved", "Tokens answered from the cache.",
-                       ("expert",), registry=REGISTRY)
-CACHE_HITS = Counter("crisis_mas_cache_hits", "Model calls answered from the cache.",
-                     ("expert",), registry=REGISTRY)
-CACHE_LOOKUPS = Counter("crisis_mas_cache_lookups", "Model calls that passed the cache link.",
-                        ("expert",), registry=REGISTRY)
-CACHE_HIT_RATIO = Gauge("crisis_mas_cache_hit_ratio", "Cache hits / calls since process start.",
-                        ("expert",), registry=REGISTRY)
-GUARD_BLOCKS = Counter("crisis_mas_guard_blocks", "Calls blocked by a guardrail.",
-                       ("expert",), registry=REGISTRY)
-GUARD_FLAGS = Counter("crisis_mas_guard_flags", "Guardrail flags on answers (not blocks).",
-                      ("expert", "type"), registry=REGISTRY)
-HAZMAT = Counter("crisis_mas_hazmat_contradictions",
-                 "Answers contradicting HAZMAT reference data.", ("expert",), registry=REGISTRY)
-COST = Counter("crisis_mas_cost_usd", "Estimated inference cost (USD).", ("expert",),
-               registry=REGISTRY)
+TOKENS = Counter(
+    "crisis_mas_model_tokens",
+    "Tokens processed by the model (cache hits excluded).",
+    ("expert", "direction"),
+    registry=REGISTRY,
+)
+TOKENS_SAVED = Counter(
+    "crisis_mas_cache_tokens_saved",
+    "Tokens answered from the cache.",
+    ("expert",),
+    registry=REGISTRY,
+)
+CACHE_HITS = Counter(
+    "crisis_mas_cache_hits", "Model calls answered from the cache.", ("expert",), registry=REGISTRY
+)
+CACHE_LOOKUPS = Counter(
+    "crisis_mas_cache_lookups",
+    "Model calls that passed the cache link.",
+    ("expert",),
+    registry=REGISTRY,
+)
+CACHE_HIT_RATIO = Gauge(
+    "crisis_mas_cache_hit_ratio",
+    "Cache hits / calls since process start.",
+    ("expert",),
+    registry=REGISTRY,
+)
+GUARD_BLOCKS = Counter(
+    "crisis_mas_guard_blocks", "Calls blocked by a guardrail.", ("expert",), registry=REGISTRY
+)
+GUARD_FLAGS = Counter(
+    "crisis_mas_guard_flags",
+    "Guardrail flags on answers (not blocks).",
+    ("expert", "type"),
+    registry=REGISTRY,
+)
+HAZMAT = Counter(
+    "crisis_mas_hazmat_contradictions",
+    "Answers contradicting HAZMAT reference data.",
+    ("expert",),
+    registry=REGISTRY,
+)
+COST = Counter(
+    "crisis_mas_cost_usd", "Estimated inference cost (USD).", ("expert",), registry=REGISTRY
+)
 
 
 def metrics_text() -> tuple[bytes, str]:
@@ -88,8 +122,22 @@ CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE TABLE IF NOT EXISTS alert_state (
     fingerprint TEXT PRIMARY KEY, first_seen REAL, last_notified REAL, count INTEGER);
 """
-FIELDS = ("ts", "expert", "kind", "op", "run_id", "latency_ms", "prompt_tokens",
-          "completion_tokens", "cached", "error", "blocked", "hazmat", "flags", "cost")
+FIELDS = (
+    "ts",
+    "expert",
+    "kind",
+    "op",
+    "run_id",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached",
+    "error",
+    "blocked",
+    "hazmat",
+    "flags",
+    "cost",
+)
 
 
 class EventLog:
@@ -99,20 +147,18 @@ class EventLog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=2.0, check_same_thread=False,
-                                   isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), timeout=2.0, check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._db.execute("DELETE FROM events WHERE ts < ?",
-                         (time.time() - retention_days * 86400,))
+        self._db.execute("DELETE FROM events WHERE ts < ?", (time.time() - retention_days * 86400,))
 
     def record(self, events: list[dict[str, Any]]) -> None:
         rows = [tuple(e.get(f) for f in FIELDS) for e in events]
         with self._lock:
-            self._db.executemany(
-                f"INSERT INTO events VALUES ({','.join('?' * len(FIELDS))})", rows
-            )
+            self._db.executemany(f"INSERT INTO events VALUES ({','.join('?' * len(FIELDS))})", rows)
 
     def since(self, ts: float) -> list[dict[str, Any]]:
         with self._lock:
@@ -180,8 +226,9 @@ class MetricsLink(Middleware):
                 log.warning("metrics: event log unavailable (%s); alerts will not see calls", err)
         return self._log
 
-    def generate(self, requests: list[GenerationRequest],
-                 next: GenerateNext) -> list[GenerationResult]:
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
         if not self.cfg.enabled:
             return next(requests)
         t0 = time.perf_counter()
@@ -252,13 +299,24 @@ class MetricsLink(Middleware):
             for f in flags:
                 if f.get("type") != HAZMAT_FLAG:
                     GUARD_FLAGS.labels(expert, str(f.get("type", "flag"))).inc()
-            events.append({
-                "ts": now, "expert": expert, "kind": kind, "op": op,
-                "run_id": req.tags.get("run_id"), "latency_ms": latency_ms,
-                "prompt_tokens": pt, "completion_tokens": ct, "cached": int(cached),
-                "error": int(error), "blocked": int(blocked), "hazmat": hazmat,
-                "flags": len(flags), "cost": cost,
-            })
+            events.append(
+                {
+                    "ts": now,
+                    "expert": expert,
+                    "kind": kind,
+                    "op": op,
+                    "run_id": req.tags.get("run_id"),
+                    "latency_ms": latency_ms,
+                    "prompt_tokens": pt,
+                    "completion_tokens": ct,
+                    "cached": int(cached),
+                    "error": int(error),
+                    "blocked": int(blocked),
+                    "hazmat": hazmat,
+                    "flags": len(flags),
+                    "cost": cost,
+                }
+            )
         for expert in touched:
             _update_ratio(expert)
         self._write(events)
@@ -273,10 +331,24 @@ class MetricsLink(Middleware):
                 REQUESTS.labels(expert, kind, op).inc()
                 ERRORS.labels(expert, kind, op).inc()
                 LATENCY.labels(expert, kind, "false").observe(wall_s)
-                events.append({"ts": now, "expert": expert, "kind": kind, "op": op,
-                               "run_id": req.tags.get("run_id"), "latency_ms": wall_s * 1000,
-                               "prompt_tokens": 0, "completion_tokens": 0, "cached": 0,
-                               "error": 1, "blocked": 0, "hazmat": 0, "flags": 0, "cost": 0.0})
+                events.append(
+                    {
+                        "ts": now,
+                        "expert": expert,
+                        "kind": kind,
+                        "op": op,
+                        "run_id": req.tags.get("run_id"),
+                        "latency_ms": wall_s * 1000,
+                        "prompt_tokens": 0,
+                        "completion_tokens": 0,
+                        "cached": 0,
+                        "error": 1,
+                        "blocked": 0,
+                        "hazmat": 0,
+                        "flags": 0,
+                        "cost": 0.0,
+                    }
+                )
             self._write(events)
         except Exception as err:  # pragma: no cover - defensive
             log.warning("metrics: recording failure failed: %s", err)

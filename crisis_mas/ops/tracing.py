@@ -48,8 +48,11 @@ def langfuse_settings() -> dict[str, str] | None:
     secret = os.environ.get("LANGFUSE_SECRET_KEY", "").strip()
     if not public or not secret:
         return None
-    base = (os.environ.get("LANGFUSE_BASE_URL") or os.environ.get("LANGFUSE_HOST")
-            or "https://cloud.langfuse.com")
+    base = (
+        os.environ.get("LANGFUSE_BASE_URL")
+        or os.environ.get("LANGFUSE_HOST")
+        or "https://cloud.langfuse.com"
+    )
     return {"public_key": public, "secret_key": secret, "base_url": base.rstrip("/")}
 
 
@@ -90,8 +93,13 @@ class NoopRun:
     def retrieval(self, expert_id: str, query: str, hits: list[dict], latency_ms: float) -> None:
         """Tracing is off."""
 
-    def score(self, name: str, value: float | bool | str, comment: str | None = None,
-              expert_id: str | None = None) -> None:
+    def score(
+        self,
+        name: str,
+        value: float | bool | str,
+        comment: str | None = None,
+        expert_id: str | None = None,
+    ) -> None:
         """Tracing is off."""
 
     def end(self, output: dict | None = None, flush: bool = True) -> None:
@@ -127,8 +135,14 @@ class ExpertSpan:
 class Run:
     """One scenario run = one Langfuse trace (session id = run id)."""
 
-    def __init__(self, tracer: RunTracer, run_id: str, scenario_id: str, scenario_type: str,
-                 experts: list[str]) -> None:
+    def __init__(
+        self,
+        tracer: RunTracer,
+        run_id: str,
+        scenario_id: str,
+        scenario_type: str,
+        experts: list[str],
+    ) -> None:
         from langfuse import Langfuse
 
         self.tracer = tracer
@@ -141,16 +155,25 @@ class Run:
             "session_id": run_id[:200],
             "tags": [t for t in [scenario_type, *experts] if t],
             "trace_name": f"crisis-run {scenario_id}"[:200],
-            "metadata": {"run_id": run_id[:180], "scenario_id": scenario_id[:180],
-                         "scenario_type": scenario_type[:180]},
+            "metadata": {
+                "run_id": run_id[:180],
+                "scenario_id": scenario_id[:180],
+                "scenario_type": scenario_type[:180],
+            },
         }
         client = tracer.client
         self.root: Any = None
         with _guard("run start"), self._context(None):
             self.root = client.start_observation(
-                trace_context={"trace_id": self.trace_id}, name="crisis-run", as_type="agent",
-                input={"run_id": run_id, "scenario_id": scenario_id,
-                       "scenario_type": scenario_type, "experts": experts},
+                trace_context={"trace_id": self.trace_id},
+                name="crisis-run",
+                as_type="agent",
+                input={
+                    "run_id": run_id,
+                    "scenario_id": scenario_id,
+                    "scenario_type": scenario_type,
+                    "experts": experts,
+                },
             )
 
     @contextlib.contextmanager
@@ -164,9 +187,7 @@ class Run:
         try:
             with contextlib.ExitStack() as stack:
                 if parent is not None:
-                    stack.enter_context(
-                        otel_trace.use_span(parent._otel_span, end_on_exit=False)
-                    )
+                    stack.enter_context(otel_trace.use_span(parent._otel_span, end_on_exit=False))
                 stack.enter_context(propagate_attributes(**self.attrs))
                 yield
         finally:
@@ -186,8 +207,12 @@ class Run:
             if self.root is None or self.ended:
                 return _NoopExpert()
             try:
-                obs = self.child(self.root, name=f"expert:{expert_id}", as_type="agent",
-                                 metadata={"expert": expert_id})
+                obs = self.child(
+                    self.root,
+                    name=f"expert:{expert_id}",
+                    as_type="agent",
+                    metadata={"expert": expert_id},
+                )
             except Exception as err:
                 log.warning("tracing: expert span failed: %s", err)
                 return _NoopExpert()
@@ -210,17 +235,24 @@ class Run:
             parent = self.parent_for(expert_id)
             limit = self.tracer.config.ops.tracing.max_io_chars
             slim = [
-                {k: (_truncate(v, 300) if isinstance(v, str) else v) for k, v in h.items()
-                 if k in {"doc_id", "chunk_id", "title", "source", "score", "text", "section"}}
+                {
+                    k: (_truncate(v, 300) if isinstance(v, str) else v)
+                    for k, v in h.items()
+                    if k in {"doc_id", "chunk_id", "title", "source", "score", "text", "section"}
+                }
                 for h in hits
             ]
             end_ns = time.time_ns()
             start_ns = end_ns - int(latency_ms * 1e6)
-            obs = self._backdated(parent, start_ns, name="retrieval", as_type="retriever",
-                                  input={"query": _truncate(query, limit), "expert": expert_id},
-                                  output={"hits": slim, "count": len(hits)},
-                                  metadata={"latency_ms": round(latency_ms, 2),
-                                            "expert": expert_id})
+            obs = self._backdated(
+                parent,
+                start_ns,
+                name="retrieval",
+                as_type="retriever",
+                input={"query": _truncate(query, limit), "expert": expert_id},
+                output={"hits": slim, "count": len(hits)},
+                metadata={"latency_ms": round(latency_ms, 2), "expert": expert_id},
+            )
             obs.end(end_time=end_ns)
 
     def _backdated(self, parent: Any, start_ns: int, **kwargs: Any) -> Any:
@@ -231,23 +263,27 @@ class Run:
 
             cls = _OBSERVATION_CLASS_MAP[kwargs.pop("as_type")]
             client = self.tracer.client
-            with self._context(parent), otel_trace.use_span(parent._otel_span,
-                                                            end_on_exit=False):
-                span = client._otel_tracer.start_span(name=kwargs.pop("name"),
-                                                      start_time=start_ns)
+            with self._context(parent), otel_trace.use_span(parent._otel_span, end_on_exit=False):
+                span = client._otel_tracer.start_span(name=kwargs.pop("name"), start_time=start_ns)
             return cls(otel_span=span, langfuse_client=client, **kwargs)
         except Exception:
             return self.child(parent, **kwargs)
 
-    def score(self, name: str, value: float | bool | str, comment: str | None = None,
-              expert_id: str | None = None) -> None:
+    def score(
+        self,
+        name: str,
+        value: float | bool | str,
+        comment: str | None = None,
+        expert_id: str | None = None,
+    ) -> None:
         """A score on the trace, or on the expert's span when `expert_id` is given."""
         observation_id = None
         if expert_id:
             span = self.expert(expert_id)
             observation_id = span.id
-        self.tracer.score(name, value, trace_id=self.trace_id, observation_id=observation_id,
-                          comment=comment)
+        self.tracer.score(
+            name, value, trace_id=self.trace_id, observation_id=observation_id, comment=comment
+        )
 
     def end(self, output: dict | None = None, flush: bool = True) -> None:
         """Close open expert spans and the run; flush within `flush_timeout_s` if asked."""
@@ -287,8 +323,9 @@ class RunTracer:
         return self.client is not None
 
     # ---- runs ------------------------------------------------------------------------------
-    def start_run(self, run_id: str, scenario_id: str, scenario_type: str,
-                  experts: list[str]) -> Run | NoopRun:
+    def start_run(
+        self, run_id: str, scenario_id: str, scenario_type: str, experts: list[str]
+    ) -> Run | NoopRun:
         if not self.enabled:
             return NoopRun()
         try:
@@ -316,8 +353,9 @@ class RunTracer:
         cfg = self.config.ops.tracing
         if not cfg.capture_io:
             return None
-        return [{"role": m.role, "content": _truncate(m.content, cfg.max_io_chars)}
-                for m in messages]
+        return [
+            {"role": m.role, "content": _truncate(m.content, cfg.max_io_chars)} for m in messages
+        ]
 
     def start_generation(self, req: GenerationRequest | ScoreRequest, op: str) -> Any:
         """Open a generation for one model call (None if tracing fails)."""
@@ -329,17 +367,25 @@ class RunTracer:
                 name += ".score"
             adapter = req.adapter.name if req.adapter else None
             kwargs: dict[str, Any] = {
-                "name": name, "as_type": "generation", "model": self.config.model.base,
+                "name": name,
+                "as_type": "generation",
+                "model": self.config.model.base,
                 "input": self._io(req.messages),
-                "metadata": {"request_id": req.request_id, "op": op, "adapter": adapter,
-                             "adapter_id": req.adapter.id if req.adapter else None,
-                             "expert": expert, "kind": tags.get("kind"),
-                             "prompt_version": tags.get("prompt_version"),
-                             "kb_version": tags.get("kb_version")},
+                "metadata": {
+                    "request_id": req.request_id,
+                    "op": op,
+                    "adapter": adapter,
+                    "adapter_id": req.adapter.id if req.adapter else None,
+                    "expert": expert,
+                    "kind": tags.get("kind"),
+                    "prompt_version": tags.get("prompt_version"),
+                    "kb_version": tags.get("kb_version"),
+                },
             }
             if isinstance(req, GenerationRequest):
                 kwargs["model_parameters"] = {
-                    k: v for k, v in req.sampling.model_dump().items()
+                    k: v
+                    for k, v in req.sampling.model_dump().items()
                     if isinstance(v, (int, float, str)) and not isinstance(v, bool)
                 }
             run = self.run(tags.get("run_id"))
@@ -360,8 +406,9 @@ class RunTracer:
         finally:
             otel_context.detach(token)
 
-    def finish_generation(self, gen: Any, req: GenerationRequest | ScoreRequest,
-                          res: GenerationResult | ScoreResult) -> None:
+    def finish_generation(
+        self, gen: Any, req: GenerationRequest | ScoreRequest, res: GenerationResult | ScoreResult
+    ) -> None:
         if gen is None:
             return
         with _guard("generation end"):
@@ -385,8 +432,9 @@ class RunTracer:
                 "metadata": meta,
             }
             if isinstance(res, GenerationResult):
-                meta.update(finish_reason=res.finish_reason, blocked=res.blocked,
-                            flags=len(res.flags))
+                meta.update(
+                    finish_reason=res.finish_reason, blocked=res.blocked, flags=len(res.flags)
+                )
                 if self.config.ops.tracing.capture_io:
                     update["output"] = _truncate(res.text, self.config.ops.tracing.max_io_chars)
                 if res.blocked:
@@ -409,18 +457,35 @@ class RunTracer:
     def _flag_scores(self, gen: Any, res: GenerationResult) -> None:
         """Guard blocks, guard flags and HAZMAT verdicts in result flags become scores."""
         if res.blocked:
-            self.score("guard_block", 1.0, trace_id=gen.trace_id, observation_id=gen.id,
-                       comment=_truncate(res.text, 300))
+            self.score(
+                "guard_block",
+                1.0,
+                trace_id=gen.trace_id,
+                observation_id=gen.id,
+                comment=_truncate(res.text, 300),
+            )
         for flag in res.flags:
             ftype = str(flag.get("type", "flag"))
             name = HAZMAT_FLAG if ftype == HAZMAT_FLAG else f"guard.{ftype}"
             comment = flag.get("message") or flag.get("detail") or flag.get("reason")
-            self.score(name, 1.0, trace_id=gen.trace_id, observation_id=gen.id,
-                       comment=_truncate(str(comment), 300) if comment else None)
+            self.score(
+                name,
+                1.0,
+                trace_id=gen.trace_id,
+                observation_id=gen.id,
+                comment=_truncate(str(comment), 300) if comment else None,
+            )
 
     # ---- scores and flushing -------------------------------------------------------------
-    def score(self, name: str, value: float | bool | str, *, trace_id: str | None,
-              observation_id: str | None = None, comment: str | None = None) -> None:
+    def score(
+        self,
+        name: str,
+        value: float | bool | str,
+        *,
+        trace_id: str | None,
+        observation_id: str | None = None,
+        comment: str | None = None,
+    ) -> None:
         if not self.enabled or not trace_id:
             return
         with _guard("score"):
@@ -430,21 +495,28 @@ class RunTracer:
                 kwargs = {"value": float(value), "data_type": "NUMERIC"}
             else:
                 kwargs = {"value": str(value), "data_type": "CATEGORICAL"}
-            self.client.create_score(name=name, trace_id=trace_id,
-                                     observation_id=observation_id, comment=comment, **kwargs)
+            self.client.create_score(
+                name=name,
+                trace_id=trace_id,
+                observation_id=observation_id,
+                comment=comment,
+                **kwargs,
+            )
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Send what is buffered; gives up waiting after `timeout_s` (export continues)."""
         if not self.enabled:
             return True
         timeout = self.config.ops.tracing.flush_timeout_s if timeout_s is None else timeout_s
-        worker = threading.Thread(target=self._flush_quietly, name="langfuse-flush",
-                                  daemon=True)
+        worker = threading.Thread(target=self._flush_quietly, name="langfuse-flush", daemon=True)
         worker.start()
         worker.join(timeout)
         if worker.is_alive():
-            log.warning("tracing: flush did not finish within %.1f s (Langfuse unreachable?); "
-                        "continuing without waiting", timeout)
+            log.warning(
+                "tracing: flush did not finish within %.1f s (Langfuse unreachable?); "
+                "continuing without waiting",
+                timeout,
+            )
             return False
         return True
 
@@ -463,9 +535,13 @@ def _make_client(settings: dict[str, str], config: AppConfig) -> Any:
 
     timeout = int(os.environ.get("LANGFUSE_TIMEOUT") or config.ops.tracing.timeout_s)
     # Our own provider: never replace the process-wide OTel provider of the host application.
-    return Langfuse(public_key=settings["public_key"], secret_key=settings["secret_key"],
-                    base_url=settings["base_url"], timeout=timeout,
-                    tracer_provider=TracerProvider())
+    return Langfuse(
+        public_key=settings["public_key"],
+        secret_key=settings["secret_key"],
+        base_url=settings["base_url"],
+        timeout=timeout,
+        tracer_provider=TracerProvider(),
+    )
 
 
 def get_tracer(config: AppConfig) -> RunTracer:
@@ -493,9 +569,11 @@ def shutdown_tracers(timeout_s: float = 2.0) -> None:
         _tracers.clear()
     threads = []
     for client in clients.values():
+
         def stop(c: Any = client) -> None:
             with _guard("shutdown"):
                 c.shutdown()
+
         th = threading.Thread(target=stop, name="langfuse-shutdown", daemon=True)
         th.start()
         threads.append(th)
@@ -512,8 +590,9 @@ class TraceLink(Middleware):
     def __init__(self, config: AppConfig) -> None:
         self.tracer = get_tracer(config)
 
-    def generate(self, requests: list[GenerationRequest],
-                 next: GenerateNext) -> list[GenerationResult]:
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
         if not self.tracer.enabled:
             return next(requests)
         gens = [self.tracer.start_generation(r, "generate") for r in requests]

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from crisis_mas.ops.config import CacheConfig
 
 COUNTERS = (
-    "hits_exact", "hits_semantic", "misses", "tokens_saved", "stores", "bypassed", "uncacheable",
+    "hits_exact",
+    "hits_semantic",
+    "misses",
+    "tokens_saved",
+    "stores",
+    "bypassed",
+    "uncacheable",
 )
 
 
@@ -62,8 +68,16 @@ class CacheBackend(ABC):
     def set(self, ns: str, key: str, entry: dict, ttl_s: int) -> None: ...
 
     @abstractmethod
-    def add_semantic(self, ns: str, scope: str, key: str, vector: np.ndarray,
-                     signature: frozenset[str], ttl_s: int, max_entries: int) -> None: ...
+    def add_semantic(
+        self,
+        ns: str,
+        scope: str,
+        key: str,
+        vector: np.ndarray,
+        signature: frozenset[str],
+        ttl_s: int,
+        max_entries: int,
+    ) -> None: ...
 
     @abstractmethod
     def semantic_refs(self, ns: str, scope: str) -> list[SemanticRef]: ...
@@ -100,8 +114,9 @@ class SQLiteBackend(CacheBackend):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=2.0, check_same_thread=False,
-                                   isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), timeout=2.0, check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
@@ -132,7 +147,8 @@ class SQLiteBackend(CacheBackend):
         with self._lock:
             rows = self._db.execute(
                 f"SELECT key, value FROM entries WHERE ns = ? AND key IN ({marks}) "
-                "AND expires >= ?", (ns, *keys, now),
+                "AND expires >= ?",
+                (ns, *keys, now),
             ).fetchall()
         found = {k: json.loads(v) for k, v in rows}
         return [found.get(k) for k in keys]
@@ -147,8 +163,16 @@ class SQLiteBackend(CacheBackend):
         if self._writes % 500 == 0:
             self._purge()
 
-    def add_semantic(self, ns: str, scope: str, key: str, vector: np.ndarray,
-                     signature: frozenset[str], ttl_s: int, max_entries: int) -> None:
+    def add_semantic(
+        self,
+        ns: str,
+        scope: str,
+        key: str,
+        vector: np.ndarray,
+        signature: frozenset[str],
+        ttl_s: int,
+        max_entries: int,
+    ) -> None:
         now = time.time()
         with self._lock:
             self._db.execute(
@@ -192,15 +216,17 @@ class SQLiteBackend(CacheBackend):
         with self._lock:
             counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
             n, size = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM entries "
-                "WHERE expires >= ?", (now,)
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM entries WHERE expires >= ?",
+                (now,),
             ).fetchone()
             (n_sem,) = self._db.execute(
                 "SELECT COUNT(*) FROM semantic WHERE expires >= ?", (now,)
             ).fetchone()
         return {
             **{c: int(counters.get(c, 0)) for c in COUNTERS},
-            "entries": int(n), "semantic_entries": int(n_sem), "bytes": int(size),
+            "entries": int(n),
+            "semantic_entries": int(n_sem),
+            "bytes": int(size),
         }
 
     def clear(self, pattern: str | None = None) -> int:
@@ -244,9 +270,13 @@ class RedisBackend(CacheBackend):
         # Blocking pool: redis-py 8's default pool raises past max_connections under load.
         # No retries: when Redis is down we want to fail fast and bypass, not wait.
         self._pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=timeout_s,
-            socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0), health_check_interval=0,
+            url,
+            max_connections=max_connections,
+            timeout=timeout_s,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
         )
         self._r = redis.Redis(connection_pool=self._pool)
 
@@ -265,8 +295,16 @@ class RedisBackend(CacheBackend):
     def set(self, ns: str, key: str, entry: dict, ttl_s: int) -> None:
         self._r.set(self._e(ns, key), json.dumps(entry), ex=max(1, int(ttl_s)))
 
-    def add_semantic(self, ns: str, scope: str, key: str, vector: np.ndarray,
-                     signature: frozenset[str], ttl_s: int, max_entries: int) -> None:
+    def add_semantic(
+        self,
+        ns: str,
+        scope: str,
+        key: str,
+        vector: np.ndarray,
+        signature: frozenset[str],
+        ttl_s: int,
+        max_entries: int,
+    ) -> None:
         name = self._s(ns, scope)
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(name, key, _pack(vector, signature))
@@ -311,7 +349,9 @@ class RedisBackend(CacheBackend):
             n_sem += self._r.hlen(name)
         return {
             **{c: counters.get(c, 0) for c in COUNTERS},
-            "entries": len(keys), "semantic_entries": n_sem, "bytes": size,
+            "entries": len(keys),
+            "semantic_entries": n_sem,
+            "bytes": size,
         }
 
     def clear(self, pattern: str | None = None) -> int:
@@ -329,7 +369,8 @@ class RedisBackend(CacheBackend):
             chunk = keys[i : i + 500]
             values = self._r.mget(chunk)
             doomed = [
-                k for k, v in zip(chunk, values, strict=True)
+                k
+                for k, v in zip(chunk, values, strict=True)
                 if v is not None and fnmatch.fnmatchcase(json.loads(v).get("label", ""), pattern)
             ]
             if doomed:
@@ -363,8 +404,9 @@ def open_backend(cfg: CacheConfig) -> CacheBackend:
     """Redis when configured (or forced), else the SQLite file under $CRISIS_MAS_HOME/cache."""
     url = redis_url(cfg)
     if cfg.backend == "redis" or (cfg.backend == "auto" and url):
-        return RedisBackend(url or "redis://127.0.0.1:6379/0", cfg.redis_timeout_s,
-                            cfg.redis_max_connections)
+        return RedisBackend(
+            url or "redis://127.0.0.1:6379/0", cfg.redis_timeout_s, cfg.redis_max_connections
+        )
     if cfg.sqlite_path:
         path = Path(cfg.sqlite_path).expanduser()
     else:

@@ -60,19 +60,32 @@ def _versions(tags: dict[str, str]) -> dict[str, str]:
 
 
 def generation_key(req: GenerationRequest, base: str, namespace: str) -> str:
-    return _hash({
-        "ns": namespace, "op": "generate", "base": base, "adapter": adapter_digest(req.adapter),
-        "messages": _messages(req.messages), "sampling": req.sampling.model_dump(mode="json"),
-        **_versions(req.tags),
-    })
+    return _hash(
+        {
+            "ns": namespace,
+            "op": "generate",
+            "base": base,
+            "adapter": adapter_digest(req.adapter),
+            "messages": _messages(req.messages),
+            "sampling": req.sampling.model_dump(mode="json"),
+            **_versions(req.tags),
+        }
+    )
 
 
 def score_key(req: ScoreRequest, base: str, namespace: str) -> str:
-    return _hash({
-        "ns": namespace, "op": "score", "base": base, "adapter": adapter_digest(req.adapter),
-        "messages": _messages(req.messages), "prefix": req.prefix,
-        "continuations": req.continuations, **_versions(req.tags),
-    })
+    return _hash(
+        {
+            "ns": namespace,
+            "op": "score",
+            "base": base,
+            "adapter": adapter_digest(req.adapter),
+            "messages": _messages(req.messages),
+            "prefix": req.prefix,
+            "continuations": req.continuations,
+            **_versions(req.tags),
+        }
+    )
 
 
 def semantic_query(req: GenerationRequest) -> str | None:
@@ -84,11 +97,17 @@ def semantic_query(req: GenerationRequest) -> str | None:
 
 def semantic_scope(req: GenerationRequest, base: str, namespace: str) -> str:
     """Everything but the last user message must be identical for a semantic hit."""
-    return _hash({
-        "ns": namespace, "op": "semantic", "base": base, "adapter": adapter_digest(req.adapter),
-        "context": _messages(req.messages[:-1]), "sampling": req.sampling.model_dump(mode="json"),
-        **_versions(req.tags),
-    })
+    return _hash(
+        {
+            "ns": namespace,
+            "op": "semantic",
+            "base": base,
+            "adapter": adapter_digest(req.adapter),
+            "context": _messages(req.messages[:-1]),
+            "sampling": req.sampling.model_dump(mode="json"),
+            **_versions(req.tags),
+        }
+    )
 
 
 # Personal data and dated timestamps: an answer about them must never be served to someone else.

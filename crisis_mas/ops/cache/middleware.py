@@ -72,8 +72,13 @@ class CacheLink(Middleware):
 
     name = "cache"
 
-    def __init__(self, cfg: CacheConfig, base: str, backend: CacheBackend | None = None,
-                 encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        cfg: CacheConfig,
+        base: str,
+        backend: CacheBackend | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.cfg = cfg
         self.base = base
         self._backend = backend
@@ -114,7 +119,10 @@ class CacheLink(Middleware):
         if first:
             log.warning(
                 "cache: %s unavailable (%s: %s); bypassing the cache, retry in %.0f s",
-                self._describe(), type(err).__name__, err, self.cfg.retry_after_s,
+                self._describe(),
+                type(err).__name__,
+                err,
+                self.cfg.retry_after_s,
             )
         else:
             log.debug("cache: still unavailable: %s", err)
@@ -137,10 +145,15 @@ class CacheLink(Middleware):
 
     # ---- planning ------------------------------------------------------------------------------
     def _label(self, op: str, tags: dict[str, str], adapter: str | None) -> str:
-        return ":".join([
-            self.cfg.namespace, op, _label_part(tags.get("kind"), "unknown"),
-            _label_part(adapter, "base"), _label_part(tags.get("expert"), "none"),
-        ])
+        return ":".join(
+            [
+                self.cfg.namespace,
+                op,
+                _label_part(tags.get("kind"), "unknown"),
+                _label_part(adapter, "base"),
+                _label_part(tags.get("expert"), "none"),
+            ]
+        )
 
     def _plan_generation(self, req: GenerationRequest) -> _Plan | None:
         kind = req.tags.get("kind")
@@ -154,7 +167,8 @@ class CacheLink(Middleware):
             return None
         ns = self.cfg.namespace
         plan = _Plan(
-            key=generation_key(req, self.base, ns), ttl=ttl,
+            key=generation_key(req, self.base, ns),
+            ttl=ttl,
             label=self._label("generate", req.tags, req.adapter.name if req.adapter else None),
         )
         sem = self.cfg.semantic
@@ -174,13 +188,15 @@ class CacheLink(Middleware):
         if never_cache_reason(req.tags, texts, self.cfg.detect_pii):
             return None
         return _Plan(
-            key=score_key(req, self.base, self.cfg.namespace), ttl=ttl,
+            key=score_key(req, self.base, self.cfg.namespace),
+            ttl=ttl,
             label=self._label("score", req.tags, req.adapter.name if req.adapter else None),
         )
 
     # ---- the link ------------------------------------------------------------------------------
-    def generate(self, requests: list[GenerationRequest],
-                 next: GenerateNext) -> list[GenerationResult]:
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
         if not self.cfg.enabled or not requests:
             return next(requests)
         t0 = time.perf_counter()
@@ -238,33 +254,53 @@ class CacheLink(Middleware):
         self._count(counts)
         return results  # type: ignore[return-value]
 
-    def _generation_hit(self, req: GenerationRequest, entry: dict, t0: float, mode: str,
-                        similarity: float | None) -> GenerationResult:
+    def _generation_hit(
+        self, req: GenerationRequest, entry: dict, t0: float, mode: str, similarity: float | None
+    ) -> GenerationResult:
         data = dict(entry["result"])
-        data.update(request_id=req.request_id, cached=True,
-                    latency_ms=(time.perf_counter() - t0) * 1000.0)
+        data.update(
+            request_id=req.request_id, cached=True, latency_ms=(time.perf_counter() - t0) * 1000.0
+        )
         result = GenerationResult.model_validate(data)
-        record_hit(req.request_id, {"mode": mode, "similarity": similarity,
-                                    "tokens_saved": result.prompt_tokens
-                                    + result.completion_tokens})
+        record_hit(
+            req.request_id,
+            {
+                "mode": mode,
+                "similarity": similarity,
+                "tokens_saved": result.prompt_tokens + result.completion_tokens,
+            },
+        )
         return result
 
     @staticmethod
     def _storable(res: GenerationResult) -> bool:
-        return (not res.blocked and not res.flags and bool(res.text.strip())
-                and res.finish_reason not in {"error", "abort"})
+        return (
+            not res.blocked
+            and not res.flags
+            and bool(res.text.strip())
+            and res.finish_reason not in {"error", "abort"}
+        )
 
     def _store(self, plan: _Plan, res: GenerationResult) -> bool:
         entry = {
-            "label": plan.label, "created": time.time(),
+            "label": plan.label,
+            "created": time.time(),
             "result": res.model_dump(mode="json", exclude={"request_id", "cached"}),
         }
         try:
             backend = self._get_backend()
             self._call(backend.set, self.cfg.namespace, plan.key, entry, plan.ttl)
             if plan.semantic and plan.vector is not None:
-                self._call(backend.add_semantic, self.cfg.namespace, plan.scope, plan.key,
-                           plan.vector, plan.signature, plan.ttl, self.cfg.semantic.max_entries)
+                self._call(
+                    backend.add_semantic,
+                    self.cfg.namespace,
+                    plan.scope,
+                    plan.key,
+                    plan.vector,
+                    plan.signature,
+                    plan.ttl,
+                    self.cfg.semantic.max_entries,
+                )
         except _Bypass:
             return False
         return True
@@ -295,11 +331,15 @@ class CacheLink(Middleware):
                 if entry is None:
                     continue
                 data = dict(entry["result"])
-                data.update(request_id=requests[i].request_id,
-                            latency_ms=(time.perf_counter() - t0) * 1000.0)
+                data.update(
+                    request_id=requests[i].request_id,
+                    latency_ms=(time.perf_counter() - t0) * 1000.0,
+                )
                 results[i] = ScoreResult.model_validate(data)
-                record_hit(requests[i].request_id, {"mode": "exact", "similarity": None,
-                                                    "tokens_saved": results[i].prompt_tokens})
+                record_hit(
+                    requests[i].request_id,
+                    {"mode": "exact", "similarity": None, "tokens_saved": results[i].prompt_tokens},
+                )
                 counts["hits_exact"] += 1
                 counts["tokens_saved"] += results[i].prompt_tokens
         except _Bypass:
@@ -314,8 +354,11 @@ class CacheLink(Middleware):
                     continue
                 counts["misses" if online else "bypassed"] += 1
                 if online:
-                    entry = {"label": plan.label, "created": time.time(),
-                             "result": res.model_dump(mode="json", exclude={"request_id"})}
+                    entry = {
+                        "label": plan.label,
+                        "created": time.time(),
+                        "result": res.model_dump(mode="json", exclude={"request_id"}),
+                    }
                     try:
                         self._call(self._get_backend().set, ns, plan.key, entry, plan.ttl)
                         counts["stores"] += 1
@@ -353,10 +396,13 @@ def cache_stats(config: AppConfig) -> dict:
     hits = stats["hits_exact"] + stats["hits_semantic"]
     looked = hits + stats["misses"]
     return {
-        "backend": backend.describe(), "namespace": config.ops.cache.namespace,
-        **{c: stats[c] for c in COUNTERS}, "hits": hits,
+        "backend": backend.describe(),
+        "namespace": config.ops.cache.namespace,
+        **{c: stats[c] for c in COUNTERS},
+        "hits": hits,
         "hit_ratio": round(hits / looked, 4) if looked else None,
-        "entries": stats["entries"], "semantic_entries": stats["semantic_entries"],
+        "entries": stats["entries"],
+        "semantic_entries": stats["semantic_entries"],
         "bytes": stats["bytes"],
     }
 

