@@ -54,6 +54,8 @@ def find_mentions(text: str) -> list[Mention]:
             t = reg.names.get(key)
             if t is not None:
                 s, e = toks[i].start, toks[i + size - 1].end
+                if _glued(text, s, e):
+                    continue  # "ethane" inside "1,2-di-(dimethylamino)ethane" is not ethane
                 found.append(Mention(t, s, e, text[s:e], "name"))
                 i += size
                 break
@@ -64,5 +66,24 @@ def find_mentions(text: str) -> list[Mention]:
     for mention in found:
         if out and mention.start < out[-1].end:
             continue
+        # "Ammonia (NH3)", "Tetraethyl lead (as Pb)": a bracketed formula restates the name.
+        if out and mention.kind == "formula" and _bracketed_after(text, out[-1], mention):
+            continue
         out.append(mention)
     return out
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when a name is only a fragment of a longer chemical name (joined by - ( ) or digits)."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before in "-)" or after in "-(":
+        return True
+    if before == "(" and after == ")" and start > 1 and text[start - 2].isalnum():
+        return True  # "...-(dimethylamino)..."
+    return before.isdigit() and start > 1 and text[start - 2] in ",-"
+
+
+def _bracketed_after(text: str, prev: Mention, cur: Mention) -> bool:
+    between = text[prev.end : cur.start]
+    return re.fullmatch(r"\s*\((?:\s*as\s+)?\s*", between) is not None

@@ -162,7 +162,7 @@ class Registry:
         conv = convert_concentration(n["idlh"], n["unit"], other, n.get("mw"))
         return Idlh(
             value=n["idlh"], unit=n["unit"], carcinogen=n["carcinogen"], basis=n.get("basis"),
-            converted={other: round(conv, 3)} if conv is not None else {},
+            converted={other: round(conv, 3 if conv < 10 else 1)} if conv is not None else {},
             source=niosh_source(),
         )
 
@@ -224,12 +224,17 @@ def niosh_source() -> str:
     return f"NIOSH Pocket Guide IDLH ({_version('niosh_idlh')})"
 
 
+# Single words that are far more often ordinary English than the substance.
+_AMBIGUOUS_KEYS = frozenset({("lead",), ("silver",), ("copper",), ("tin",), ("iron",), ("matches",),
+                             ("ether",)})
+
+
 def _add_name(reg: Registry, key: tuple[str, ...], target: Target, override: bool) -> None:
-    if not key:
+    if not key or key in _AMBIGUOUS_KEYS:
         return
     if override or key not in reg.names:
         reg.names[key] = target
-    elif reg.names[key].sid is None and target.sid is None:
+    elif reg.names[key].sid == target.sid and set(target.uns) - set(reg.names[key].uns):
         # Two ERG entries share a name (e.g. several 'Hydrogen cyanide' rows): keep all UNs.
         old = reg.names[key]
         reg.names[key] = Target(None, tuple(dict.fromkeys(old.uns + target.uns)), old.label)
@@ -262,7 +267,7 @@ def registry() -> Registry:
     # ERG names first (weaker), then curated names override them.
     for un, e in list(reg.index.items()) + [(u, {"names": t["names"]}) for u, t in
                                              reg.table1.items()]:
-        t = Target(None, (un,), e["names"][0])
+        t = Target(reg.un_to_sid.get(un), (un,), e["names"][0])
         for name in e["names"]:
             if "n.o.s" in name.lower():
                 continue

@@ -109,25 +109,55 @@ def _bind(
         and after[0].start - claim.end <= 20
         and _FOLLOWING_LINK.match(text[claim.end : after[0].start])
     ):
-        return _prefer_un(after[0], inside)
+        return _prefer_un(after[0], inside, text)
     before = [m for m in inside if m.end <= claim.start]
+    described = _described_un(before, claim, text)
+    if described is not None:
+        return described
     if before:
-        return _prefer_un(before[-1], inside)
+        return _prefer_un(before[-1], inside, text)
     if after:
-        return _prefer_un(after[0], inside)
+        return _prefer_un(after[0], inside, text)
     earlier = [m for m in mentions if m.end <= s0]
     if earlier:
         return earlier[-1].target
     return default
 
 
-def _prefer_un(m: Mention, inside: list[Mention]) -> Target:
-    """A name mention plus a UN number of the same substance in the sentence: use the UN."""
+def _described_un(before: list[Mention], claim: Claim, text: str) -> Target | None:
+    """'UN1041 (Ethylene oxide and carbon dioxide mixture): guide 115' is about UN1041, not
+    about the names inside its bracketed description."""
+    uns = [m for m in before if m.kind == "un"]
+    if not uns:
+        return None
+    un = uns[-1]
+    gap = text[un.end : claim.start]
+    opening = re.match(r"\s*\(", gap)
+    if not opening:
+        return None
+    depth = 0
+    for i, ch in enumerate(gap[opening.end() - 1 :], start=opening.end() - 1):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            close = un.end + i
+            later = [m for m in before if m.start > close]
+            return un.target if not later else None
+    return None
+
+
+def _prefer_un(m: Mention, inside: list[Mention], text: str = "") -> Target:
+    """A name mention plus a UN number of the same substance in the sentence, or a UN number
+    right beside it ("UN1549 (Antimony compound...)", "Chlorine (UN1017)"): use the UN."""
     if m.kind == "un":
         return m.target
     for other in inside:
-        if other.kind == "un" and (other.target.sid == m.target.sid is not None
-                                   or set(other.target.uns) & set(m.target.uns)):
+        if other.kind != "un":
+            continue
+        same = other.target.sid == m.target.sid is not None or \
+            set(other.target.uns) & set(m.target.uns)
+        gap = text[other.end : m.start] if other.end <= m.start else text[m.end : other.start]
+        beside = bool(text) and re.fullmatch(r"[\s(,:-]{0,4}", gap) is not None
+        if same or beside or (not m.target.uns and other.end <= m.start):
             return other.target
     return m.target
 
