@@ -120,14 +120,16 @@ class IndexStore:
         return cls(directory, IndexMeta(model=model, dim=dim, chunking=chunking))
 
     @classmethod
-    def load(cls, directory: Path) -> IndexStore:
+    def load(cls, directory: Path | str) -> IndexStore:
         """Read an index folder (under a shared lock, so never half-way through a save)."""
+        directory = Path(directory)
         with cls.locked(directory, shared=True):
             return cls.load_unlocked(directory)
 
     @classmethod
-    def load_unlocked(cls, directory: Path) -> IndexStore:
+    def load_unlocked(cls, directory: Path | str) -> IndexStore:
         """Read an index folder; raises IndexFormatError if it is missing or unreadable."""
+        directory = Path(directory)
         try:
             meta = IndexMeta.model_validate_json((directory / "meta.json").read_text("utf-8"))
         except FileNotFoundError:
@@ -196,9 +198,10 @@ class IndexStore:
 
     @staticmethod
     @contextlib.contextmanager
-    def locked(directory: Path, shared: bool = False) -> Iterator[None]:
+    def locked(directory: Path | str, shared: bool = False) -> Iterator[None]:
         """Exclusive lock while a process refreshes the folder, shared while one reads it.
         A read-only folder (no lock file possible) is read without a lock."""
+        directory = Path(directory)
         if shared and not (directory / ".lock").exists():
             yield
             return
