@@ -178,8 +178,12 @@ def build_table2(src: Path, build_date: str) -> dict:
             # Strip a neighbouring row glued on by the PDF extraction ("X 1305 155P Y  HCl").
             material = re.split(r"\s+\d{4}\s+\d{3}P?\s+", row["material_name"])[0].strip()
             out.append(
-                {"guide": guide, "polymerization": poly, "material": material,
-                 "tih_gases": list(row.get("tih_gases") or [])}
+                {
+                    "guide": guide,
+                    "polymerization": poly,
+                    "material": material,
+                    "tih_gases": list(row.get("tih_gases") or []),
+                }
             )
         entries[un] = out
     head = _header(
@@ -210,8 +214,12 @@ def build_table3(src: Path, build_date: str) -> dict:
         src,
         build_date,
     )
-    return {**head, "wind_definitions": raw.get("wind_definitions", {}), "count": len(entries),
-            "entries": entries}
+    return {
+        **head,
+        "wind_definitions": raw.get("wind_definitions", {}),
+        "count": len(entries),
+        "entries": entries,
+    }
 
 
 def build_index(src: Path, build_date: str) -> dict:
@@ -293,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, table in jobs.items():
         path = args.out / name
         path.write_text(json.dumps(table, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}: "
-              f"{table['count']} entries")
+        print(
+            f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}: "
+            f"{table['count']} entries"
+        )
     return 0
 
 

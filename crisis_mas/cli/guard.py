@@ -21,9 +21,12 @@ app = typer.Typer(
 def check(
     text: str = typer.Argument(..., help="Text to check ('-' reads stdin)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
-    mode: str = typer.Option("input", "--mode", "-m",
-                             help="input (user text), passage (retrieved text) or output "
-                                  "(model answer)."),
+    mode: str = typer.Option(
+        "input",
+        "--mode",
+        "-m",
+        help="input (user text), passage (retrieved text) or output (model answer).",
+    ),
     hazards: str | None = typer.Option(
         None, "--hazards", help="Output mode: scenario hazards, e.g. toxic_gas,ammonia"
     ),
@@ -52,8 +55,9 @@ def check(
         print(json.dumps(res.public(), ensure_ascii=False))
         return
     verdict = "[green]allowed[/]" if res.allowed else "[bold red]not allowed[/]"
-    out_console.print(f"{mode}: {verdict} (policy {cfg.policy}, block at score >= "
-                      f"{cfg.block_threshold:g})")
+    out_console.print(
+        f"{mode}: {verdict} (policy {cfg.policy}, block at score >= {cfg.block_threshold:g})"
+    )
     for f in res.flags:
         out_console.print(f"- {f['type']} {f['score']:.2f}: {f['reason']}", highlight=False)
     if res.redacted is not None and res.redacted != text:
@@ -64,8 +68,9 @@ def check(
 @handles_errors
 def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
-    hazmat: bool = typer.Option(True, "--hazmat/--no-hazmat",
-                                help="Also run the HAZMAT validator eval."),
+    hazmat: bool = typer.Option(
+        True, "--hazmat/--no-hazmat", help="Also run the HAZMAT validator eval."
+    ),
 ) -> None:
     """Detection and false-positive rates per set (XSTest, Giskard, BIPIA, HAZMAT-benign...)."""
     from crisis_mas.ops.guard.evaluation import run_eval
@@ -87,22 +92,37 @@ def evaluate(
         if name.startswith("_") or name == "hazmat_validator":
             continue
         met = row.get("met")
-        t.add_row(name, row["metric"], str(row["n"]), str(row["count"]), f"{row['rate']:.1%}",
-                  row.get("target", ""), "" if met is None else ("[green]yes[/]" if met
-                                                                 else "[bold red]NO[/]"))
+        t.add_row(
+            name,
+            row["metric"],
+            str(row["n"]),
+            str(row["count"]),
+            f"{row['rate']:.1%}",
+            row.get("target", ""),
+            "" if met is None else ("[green]yes[/]" if met else "[bold red]NO[/]"),
+        )
     out_console.print(t)
     if "hazmat_validator" in res:
         hv = res["hazmat_validator"]
         for k in ("all/consistent", "all/contradicts"):
-            out_console.print(f"hazmat validator, expected {k.split('/')[1]}: "
-                              f"{hv[k]['correct']}/{hv[k]['n']} ({hv[k]['rate']:.2%})")
+            out_console.print(
+                f"hazmat validator, expected {k.split('/')[1]}: "
+                f"{hv[k]['correct']}/{hv[k]['n']} ({hv[k]['rate']:.2%})"
+            )
     for name, row in res.items():
-        if not name.startswith("_") and name != "hazmat_validator" and row.get("examples") \
-                and row["metric"] != "detection":
-            out_console.print(f"[dim]{name} examples:[/] " + " | ".join(
-                e[:80] for e in row["examples"]), highlight=False)
-    out_console.print(f"[dim]{res['_meta']['seconds']} s; data from "
-                      f"{res['_meta']['shared_data']}[/]")
+        if (
+            not name.startswith("_")
+            and name != "hazmat_validator"
+            and row.get("examples")
+            and row["metric"] != "detection"
+        ):
+            out_console.print(
+                f"[dim]{name} examples:[/] " + " | ".join(e[:80] for e in row["examples"]),
+                highlight=False,
+            )
+    out_console.print(
+        f"[dim]{res['_meta']['seconds']} s; data from {res['_meta']['shared_data']}[/]"
+    )
 
 
 if __name__ == "__main__":

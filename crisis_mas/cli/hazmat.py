@@ -48,8 +48,15 @@ def check(
         t.add_column(col)
     colour = {"consistent": "green", "contradicts": "bold red", "unknown": "yellow"}
     for f in findings:
-        t.add_row(f"[{colour[f.verdict]}]{f.verdict}[/]", f.substance or "?", f.un_number or "",
-                  f.property, f.stated, f.reference or "", f.source or "")
+        t.add_row(
+            f"[{colour[f.verdict]}]{f.verdict}[/]",
+            f.substance or "?",
+            f.un_number or "",
+            f.property,
+            f.stated,
+            f.reference or "",
+            f.source or "",
+        )
     out_console.print(t)
     for f in findings:
         if f.verdict != "consistent" and f.reason:
@@ -69,14 +76,19 @@ def lookup(
         fail("empty name: pass a substance name or a UN number such as UN1005", 2)
     facts = do_lookup(name)
     if facts is None:
-        fail(f"unknown substance: {name!r} (not in the ERG index, NIOSH table or synonyms; "
-             "try a UN number such as UN1005)", 1)
+        fail(
+            f"unknown substance: {name!r} (not in the ERG index, NIOSH table or synonyms; "
+            "try a UN number such as UN1005)",
+            1,
+        )
     data = facts.model_dump(exclude_none=True)
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
         return
-    t = Table(title=f"{facts.name}" + (f" ({', '.join(facts.un_numbers)})" if facts.un_numbers
-                                       else ""), show_header=False)
+    t = Table(
+        title=f"{facts.name}" + (f" ({', '.join(facts.un_numbers)})" if facts.un_numbers else ""),
+        show_header=False,
+    )
     t.add_column("fact")
     t.add_column("value")
     if facts.cas:
@@ -104,9 +116,11 @@ def lookup(
             t.add_row("  water-reactive", "produces " + ", ".join(gases))
         if e.table3:
             for c in e.table3["containers"]:
-                t.add_row(f"  Table 3: {c['type']}",
-                          f"isolate {c['isolation_m']:g} m; day {_winds(c['day_km'])}; "
-                          f"night {_winds(c['night_km'])}")
+                t.add_row(
+                    f"  Table 3: {c['type']}",
+                    f"isolate {c['isolation_m']:g} m; day {_winds(c['day_km'])}; "
+                    f"night {_winds(c['night_km'])}",
+                )
     out_console.print(t)
 
 
@@ -114,8 +128,11 @@ def _spill_text(spill: dict) -> str:
     parts = []
     if spill.get("refer_table3"):
         parts.append("Refer to Table 3")
-    for key, label in (("isolation", "isolate"), ("protect_day", "day"),
-                       ("protect_night", "night")):
+    for key, label in (
+        ("isolation", "isolate"),
+        ("protect_day", "day"),
+        ("protect_night", "night"),
+    ):
         fig = spill.get(key)
         if fig:
             parts.append(f"{label} " + " / ".join(f"{v:g} {u}" for u, v in fig.items()))
@@ -144,8 +161,10 @@ def evaluate(as_json: bool = typer.Option(False, "--json", help="Print JSON only
             t.add_row(k, str(v["n"]), str(v["correct"]), f"{v['rate']:.2%}")
     out_console.print(t)
     meta = res["_meta"]
-    out_console.print(f"{meta['cases']} claims in {meta['seconds']} s; wrong values are x/÷"
-                      f"{meta['wrong_factor']:g} or a guide the ERG never gives that UN number.")
+    out_console.print(
+        f"{meta['cases']} claims in {meta['seconds']} s; wrong values are x/÷"
+        f"{meta['wrong_factor']:g} or a guide the ERG never gives that UN number."
+    )
 
 
 if __name__ == "__main__":

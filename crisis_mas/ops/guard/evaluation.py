@@ -120,8 +120,13 @@ def run_eval(include_examples: int = 3) -> dict:
 
     def record(name: str, metric: str, hits: int, n: int, examples: list[str]) -> None:
         rate = hits / n if n else 0.0
-        row = {"metric": metric, "n": n, "count": hits, "rate": round(rate, 4),
-               "examples": examples[:include_examples]}
+        row = {
+            "metric": metric,
+            "n": n,
+            "count": hits,
+            "rate": round(rate, 4),
+            "examples": examples[:include_examples],
+        }
         if name in TARGETS:
             _, op, target = TARGETS[name]
             row["target"] = f"{op} {target:g}" if metric != "blocks" else "== 0"
@@ -136,8 +141,13 @@ def run_eval(include_examples: int = 3) -> dict:
     safe = [r["prompt"] for r in xs if r["label"] == "safe"]
     unsafe = [r["prompt"] for r in xs if r["label"] == "unsafe"]
     h, n, _ = _rate(safe, blocked_input)
-    record("xstest_safe", "false_positive", h, n,
-           [p for p in safe if blocked_input(p)][:include_examples])
+    record(
+        "xstest_safe",
+        "false_positive",
+        h,
+        n,
+        [p for p in safe if blocked_input(p)][:include_examples],
+    )
     h, n, missed = _rate(unsafe, blocked_input)
     record("xstest_unsafe", "detection", h, n, [f"missed: {p}" for p in missed])
 
@@ -160,8 +170,13 @@ def run_eval(include_examples: int = 3) -> dict:
     record("giskard+bipia", "detection", g_hits + b_hits, g_n + b_n, [])
 
     h, n, _ = _rate(passages, lambda p: not check_passage(p).allowed)
-    record("passages_clean", "false_positive", h, n,
-           [p[:160] for p in passages if not check_passage(p).allowed][:include_examples])
+    record(
+        "passages_clean",
+        "false_positive",
+        h,
+        n,
+        [p[:160] for p in passages if not check_passage(p).allowed][:include_examples],
+    )
 
     benign = load_benign()
     texts = [b["text"] for b in benign]
@@ -171,27 +186,40 @@ def run_eval(include_examples: int = 3) -> dict:
     out["hazmat_benign"]["non_pii_flagged"] = flagged
 
     held = load_benign(HELDOUT_FILE)
-    for batch, kind, label in ((b, k, lab) for b in (1, 2) for k in ("direct", "indirect")
-                               for lab in ("attack", "benign")):
+    for batch, kind, label in (
+        (b, k, lab) for b in (1, 2) for k in ("direct", "indirect") for lab in ("attack", "benign")
+    ):
         if True:
-            rows = [r for r in held if r["kind"] == kind and r["label"] == label
-                    and r.get("batch", 1) == batch]
+            rows = [
+                r
+                for r in held
+                if r["kind"] == kind and r["label"] == label and r.get("batch", 1) == batch
+            ]
             if not rows:
                 continue
             if kind == "direct":
+
                 def blocked(r: dict) -> bool:
                     return blocked_input(r["text"])
             else:
+
                 def blocked(r: dict) -> bool:
-                    return all(not check_passage(plant(passages[(7 * k + 3) % len(passages)],
-                                                       r["text"], w)).allowed
-                               for k, w in enumerate(("start", "middle", "end")))
+                    return all(
+                        not check_passage(
+                            plant(passages[(7 * k + 3) % len(passages)], r["text"], w)
+                        ).allowed
+                        for k, w in enumerate(("start", "middle", "end"))
+                    )
+
             h, n, missed = _rate(rows, blocked)
             metric = "detection" if label == "attack" else "false_positive"
             shown = missed if label == "attack" else [r for r in rows if blocked(r)]
             prefix = "inhouse_tuned" if batch == 1 else "heldout"
             record(f"{prefix}_{kind}_{label}", metric, h, n, [r["text"] for r in shown])
 
-    out["_meta"] = {"seconds": round(time.perf_counter() - t0, 2),
-                    "passages": len(passages), "shared_data": str(shared_data())}
+    out["_meta"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "passages": len(passages),
+        "shared_data": str(shared_data()),
+    }
     return out

@@ -28,6 +28,7 @@ log = logging.getLogger("crisis_mas.guard")
 
 def _merge_flags(existing: list[dict], new: list[dict]) -> list[dict]:
     """Append flags not already present (two links may both report the same HAZMAT figure)."""
+
     def key(f: dict) -> tuple:
         return (f.get("type"), f.get("reason"), f.get("property"), f.get("stated"))
 
@@ -64,8 +65,11 @@ class InputGuardLink(Middleware):
         return request, flags
 
     def _blocking(self, flags: list[dict]) -> list[dict]:
-        return [f for f in flags if f["type"] in BLOCKING_TYPES
-                and f["score"] >= self.config.block_threshold]
+        return [
+            f
+            for f in flags
+            if f["type"] in BLOCKING_TYPES and f["score"] >= self.config.block_threshold
+        ]
 
     def generate(
         self, requests: list[GenerationRequest], next: GenerateNext
@@ -84,21 +88,29 @@ class InputGuardLink(Middleware):
                 self.counts["redacted"] += screened is not req
             if blocking and self.config.policy == "block":
                 reason = "; ".join(dict.fromkeys(f["reason"] for f in blocking))
-                log.warning("input guard blocked request %s (run %s, expert %s): %s",
-                            req.request_id, req.tags.get("run_id", "-"),
-                            req.tags.get("expert", "-"), reason)
+                log.warning(
+                    "input guard blocked request %s (run %s, expert %s): %s",
+                    req.request_id,
+                    req.tags.get("run_id", "-"),
+                    req.tags.get("expert", "-"),
+                    reason,
+                )
                 with self._lock:
                     self.counts["blocked"] += 1
                 answered[i] = GenerationResult(
-                    request_id=req.request_id, text=f"[blocked by input guard: {reason}]",
-                    blocked=True, flags=flags, finish_reason="blocked",
+                    request_id=req.request_id,
+                    text=f"[blocked by input guard: {reason}]",
+                    blocked=True,
+                    flags=flags,
+                    finish_reason="blocked",
                 )
                 continue
             passed.append((i, screened, flags))
         results = next([r for _, r, _ in passed]) if passed else []
         for (i, _, flags), res in zip(passed, results, strict=True):
-            answered[i] = res.model_copy(update={"flags": _merge_flags(res.flags, flags)}) \
-                if flags else res
+            answered[i] = (
+                res.model_copy(update={"flags": _merge_flags(res.flags, flags)}) if flags else res
+            )
         return [answered[i] for i in range(len(requests))]
 
     def health(self) -> dict:
@@ -121,13 +133,16 @@ class OutputGuardLink(Middleware):
         res = check_output(result.text, tags, self.config, hazmat=self.hazmat and not has_hazmat)
         update: dict = {}
         flags = res.flags
-        if self.config.sanitize_output_markup and any(f["type"] == "markup_injection"
-                                                      for f in flags):
+        if self.config.sanitize_output_markup and any(
+            f["type"] == "markup_injection" for f in flags
+        ):
             clean = sanitize_markup(result.text)
             if clean != result.text:
                 update["text"] = clean
-                flags = [{**f, "action": "sanitized"} if f["type"] == "markup_injection" else f
-                         for f in flags]
+                flags = [
+                    {**f, "action": "sanitized"} if f["type"] == "markup_injection" else f
+                    for f in flags
+                ]
         with self._lock:
             self.counts["checked"] += 1
             self.counts["flagged"] += bool(flags)
@@ -141,9 +156,12 @@ class OutputGuardLink(Middleware):
     ) -> list[GenerationResult]:
         results = next(requests)
         tags = {r.request_id: r.tags for r in requests}
-        return [self.annotate(res, tags.get(res.request_id, requests[i].tags
-                                            if i < len(requests) else {}))
-                for i, res in enumerate(results)]
+        return [
+            self.annotate(
+                res, tags.get(res.request_id, requests[i].tags if i < len(requests) else {})
+            )
+            for i, res in enumerate(results)
+        ]
 
     def health(self) -> dict:
         return {"ok": True, **self.counts}

@@ -10,13 +10,32 @@ import unicodedata
 
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u180e]")
 # Cyrillic/Greek letters that look Latin, used to dodge keyword filters inside Latin words.
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
-    "ѕ": "s", "ԁ": "d", "ɡ": "g", "ο": "o", "ι": "i", "α": "a", "ε": "e", "ν": "v", "τ": "t",
-})
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "ɡ": "g",
+        "ο": "o",
+        "ι": "i",
+        "α": "a",
+        "ε": "e",
+        "ν": "v",
+        "τ": "t",
+    }
+)
 _MIXED_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+\b", re.I)
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+)
 _LEET_WORD = re.compile(r"\b(?=[\w@$!]*[a-z])(?=[\w@$!]*[0-9@$!])[a-z0-9@$!]{3,}\b", re.I)
 _SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){3,}[a-z]\b", re.I)
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
@@ -34,7 +53,7 @@ def deobfuscate(text: str) -> str:
     t = clean(text).lower()
     t = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), t)
     t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
-    return re.sub(r"\s+", " ", t)
+    return re.sub(r"[ \t\r\f\v]+", " ", t)
 
 
 def _printable_ratio(s: str) -> float:

@@ -36,8 +36,9 @@ _THE_USER = re.compile(
     r"|^\W*(?:assistant|ai|chatbot|model|llm|gpt)\s*[,:]",
     re.I,
 )
-_TO_ANSWER_EL = re.compile(r"(?:στην|στη|στο)\s+απ[αά]ντησ[ηή]\s+σου|απ[αά]ντησ[εέ]\s+μ[οό]νο",
-                           re.I)
+_TO_ANSWER_EL = re.compile(
+    r"(?:στην|στη|στο)\s+απ[αά]ντησ[ηή]\s+σου|απ[αά]ντησ[εέ]\s+μ[οό]νο", re.I
+)
 _TO_AI = re.compile(
     r"\b(?:if you are|you are|as) an? (?:ai|assistant|language model|llm|chatbot|bot)\b|"
     r"\b(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|assistant|"
@@ -69,8 +70,11 @@ _QUESTION_START = re.compile(
     r"γιατ[ιί]|π[οό]τε|π[οο]ύ)\b",
     re.I,
 )
-_ADDRESSED = re.compile(r"\b(?:can you|could you|would you|please|for me|tell me|show me|give me|"
-                        r"help me)\b", re.I)
+_ADDRESSED = re.compile(
+    r"\b(?:can you|could you|would you|please|for me|tell me|show me|give me|"
+    r"help me)\b",
+    re.I,
+)
 _CREATIVE = re.compile(
     r"\b(?:poem|poetry|story|stories|essay|letter|speech|song|lyrics|joke|haiku|limerick|sonnet|"
     r"tweet|blog(?: post)?|article|novel|screenplay|script|introduction|headline|slogan|"
@@ -94,15 +98,21 @@ _PROMO = re.compile(
     re.I,
 )
 
-_PROMO_START = re.compile(r"^\W*(?:please\s+|now\s+)?(?:download|install|visit|click|join|"
-                          r"sign up|subscribe|follow|buy|check out|update|upgrade|register|"
-                          r"claim|go to)\b", re.I)
-_OFFICIAL = re.compile(r"\.(?:gov|mil|edu|int)(?:\.\w\w)?\b|\.gov\.gr\b|europa\.eu\b|"
-                       r"civilprotection\.gr\b|fireservice\.gr\b|who\.int\b", re.I)
+_PROMO_START = re.compile(
+    r"^\W*(?:please\s+|now\s+)?(?:download|install|visit|click|join|"
+    r"sign up|subscribe|follow|buy|check out|update|upgrade|register|"
+    r"claim|go to)\b",
+    re.I,
+)
+_OFFICIAL = re.compile(
+    r"\.(?:gov|mil|edu|int)(?:\.\w\w)?\b|\.gov\.gr\b|europa\.eu\b|"
+    r"civilprotection\.gr\b|fireservice\.gr\b|who\.int\b",
+    re.I,
+)
 
 # Words of emergency work (fire, hazmat, medical, police, civil protection, weather, EMS).
 # A request that touches none of them and none of its passage's words is out of place.
-_DOMAIN_STEMS = frozenset("""
+_DOMAIN_WORDS = """
 accident acid aerial agent air alarm ambulanc ammonia apparatus area assess avalanch bleed blood
 boil breath brigad burn casualt cbrn chemical chest civil clothing cloud cold command commun
 compress contain contamin cool cordon corrosiv crew crowd crush cyanid damag danger decon
@@ -123,8 +133,9 @@ operation situation status report supervis leader crew medevac hurt injured sick
 logistic staging perimeter lookout hazard incident
 dose exposure concentration ppm reading detector meter substance material chemical container
 cylinder truck trailer pipeline valve flange leak plant factory refinery industrial
-""".split())  # noqa: SIM905 - a word list reads better as text
-_STOP = frozenset("""
+"""
+_DOMAIN_STEMS = frozenset(_DOMAIN_WORDS.split())
+_STOP_WORDS = """
 what which who whom whose when where why how the a an and or of for to in on at by from with
 about into over under this that these those is are was were be been being do does did can could
 would should will shall may might must have has had your you yours my me i we our they them their
@@ -137,12 +148,16 @@ ever now then again know think want need see look come go take put keep let say 
 feedback equal unequal same different right wrong true false able around back before after
 while during because since until often always never sometimes something anything everything
 nothing someone anyone everyone people person work works working part kind type sort
-""".split())  # noqa: SIM905
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in (m.group().lower() for m in _WORD.finditer(text))
-            if len(w) >= 3 and w not in _STOP]
+    return [
+        w
+        for w in (m.group().lower() for m in _WORD.finditer(text))
+        if len(w) >= 3 and w not in _STOP
+    ]
 
 
 _LONG_STEMS = tuple(s for s in _DOMAIN_STEMS if len(s) >= 5)
@@ -151,8 +166,12 @@ _SUFFIXES = ("", "s", "es", "ed", "ing", "er", "ers", "y")
 
 def _in_domain(word: str) -> bool:
     """Emergency vocabulary: stems of 5+ letters match as prefixes, short ones need a suffix."""
-    if any(word == s + suf for suf in _SUFFIXES for s in (word[: len(word) - len(suf)],)
-           if s in _DOMAIN_STEMS):
+    if any(
+        word == s + suf
+        for suf in _SUFFIXES
+        for s in (word[: len(word) - len(suf)],)
+        if s in _DOMAIN_STEMS
+    ):
         return True
     return word.startswith(_LONG_STEMS)
 
@@ -163,8 +182,7 @@ def _off_topic(sentence: str, rest_words: set[str]) -> bool:
     words = [w for w in _content_words(sentence) if not _REQUEST_START.match(w)]
     if len(words) < 2:
         return False
-    return not any(w in rest_words or w.rstrip("s") in rest_words or _in_domain(w)
-                   for w in words)
+    return not any(w in rest_words or w.rstrip("s") in rest_words or _in_domain(w) for w in words)
 
 
 def _sentence_evidence(sent: str, rest_words: set[str]) -> list[tuple[float, str]]:
@@ -219,14 +237,19 @@ def passage_flags(text: str) -> list[dict]:
     """Flags for instructions planted in a retrieved passage (type `indirect_injection`)."""
     if not text or not text.strip():
         return []
-    flags = [{**f, "type": "indirect_injection", "reason": f"planted {f['type']}: {f['reason']}"}
-             for f in detect(text, use_family_names=True)]
+    flags = [
+        {**f, "type": "indirect_injection", "reason": f"planted {f['type']}: {f['reason']}"}
+        for f in detect(text, use_family_names=True)
+    ]
     sentences = split_sentences(text)
     words_per = [set(_content_words(s)) for s in sentences]
     best: tuple[float, list[str], str] | None = None
     for i, sent in enumerate(sentences):
-        rest = set().union(*(w for j, w in enumerate(words_per) if j != i)) if len(sentences) > 1 \
+        rest = (
+            set().union(*(w for j, w in enumerate(words_per) if j != i))
+            if len(sentences) > 1
             else set()
+        )
         ev = _sentence_evidence(sent, rest)
         if not ev:
             continue
@@ -234,6 +257,9 @@ def passage_flags(text: str) -> list[dict]:
         if best is None or score > best[0]:
             best = (score, [e[1] for e in ev], sent.strip()[:160])
     if best is not None and best[0] >= 0.3:
-        flags.append(make_flag("indirect_injection", min(best[0], 0.99), "; ".join(best[1]),
-                               sentence=best[2]))
+        flags.append(
+            make_flag(
+                "indirect_injection", min(best[0], 0.99), "; ".join(best[1]), sentence=best[2]
+            )
+        )
     return flags

@@ -34,12 +34,19 @@ _ID_CARD = re.compile(rf"(?<![\w])[{_ID_LETTERS}]{{2}}[\s-]?\d{{6}}(?!\d)")
 
 _KW_AMKA = re.compile(r"(?:αμκα|α\.μ\.κ\.α\.?|amka|social security)\W{0,12}$", re.I)
 _KW_AFM = re.compile(r"(?:αφμ|α\.φ\.μ\.?|afm|vat|tax (?:id|number|no)|tin)\W{0,12}$", re.I)
-_KW_ID = re.compile(r"(?:ταυτ[οό]τητα[ςσ]?|αδτ|α\.δ\.τ\.?|id card|identity card|"
-                    r"passport|διαβατ[ηή]ριο)\W{0,20}(?:αρ\w*\W{0,5})?$", re.I)
+_KW_ID = re.compile(
+    r"(?:ταυτ[οό]τητα[ςσ]?|αδτ|α\.δ\.τ\.?|id card|identity card|"
+    r"passport|διαβατ[ηή]ριο)\W{0,20}(?:αρ\w*\W{0,5})?$",
+    re.I,
+)
 
 LABELS = {
-    "email": "e-mail address", "phone": "phone number", "amka": "AMKA (social security number)",
-    "afm": "AFM (tax number)", "id_card": "Greek ID card number", "iban": "IBAN",
+    "email": "e-mail address",
+    "phone": "phone number",
+    "amka": "AMKA (social security number)",
+    "afm": "AFM (tax number)",
+    "id_card": "Greek ID card number",
+    "iban": "IBAN",
     "card": "payment card number",
 }
 
@@ -139,7 +146,10 @@ def redact_pii(text: str, kinds: Iterable[str] | None = None) -> tuple[str, list
     for m in matches:
         parts += [text[last : m.start], f"[REDACTED:{m.kind}]"]
         last = m.end
-        flags.append(make_flag("pii", m.score, f"{m.reason} redacted", pii_type=m.kind,
-                               span=[m.start, m.end]))
+        flags.append(
+            make_flag(
+                "pii", m.score, f"{m.reason} redacted", pii_type=m.kind, span=[m.start, m.end]
+            )
+        )
     parts.append(text[last:])
     return "".join(parts), flags

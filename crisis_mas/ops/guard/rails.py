@@ -24,8 +24,13 @@ def check_input(text: str, config: GuardConfig | None = None) -> GuardResult:
     text = text or ""
     flags: list[dict] = []
     if len(text) > cfg.max_input_chars:
-        flags.append(make_flag("size_limit", 1.0, f"input is {len(text)} characters, over the "
-                                                  f"{cfg.max_input_chars} limit"))
+        flags.append(
+            make_flag(
+                "size_limit",
+                1.0,
+                f"input is {len(text)} characters, over the {cfg.max_input_chars} limit",
+            )
+        )
     scan = text[: cfg.max_input_chars]
     flags += detect(scan)
     flags += harmful_flags(scan)
@@ -33,8 +38,7 @@ def check_input(text: str, config: GuardConfig | None = None) -> GuardResult:
     if cfg.redact_pii:
         redacted, pii = redact_pii(text, cfg.pii_types)
         flags += pii
-    return GuardResult(allowed=decide(flags, cfg.block_threshold), flags=flags,
-                       redacted=redacted)
+    return GuardResult(allowed=decide(flags, cfg.block_threshold), flags=flags, redacted=redacted)
 
 
 def check_passage(text: str, config: GuardConfig | None = None) -> GuardResult:
@@ -45,7 +49,9 @@ def check_passage(text: str, config: GuardConfig | None = None) -> GuardResult:
 
 
 def check_output(
-    text: str, context: dict | None = None, config: GuardConfig | None = None,
+    text: str,
+    context: dict | None = None,
+    config: GuardConfig | None = None,
     hazmat: bool = True,
 ) -> GuardResult:
     """Output rails: unsafe advice against the scenario facts, HAZMAT contradictions (from the
@@ -59,8 +65,7 @@ def check_output(
     if hazmat:
         from crisis_mas.ops.hazmat import validate_text
 
-        flags += [f.to_flag() for f in validate_text(text, context)
-                  if f.verdict == "contradicts"]
+        flags += [f.to_flag() for f in validate_text(text, context) if f.verdict == "contradicts"]
     allowed = not any(f["score"] >= cfg.block_threshold for f in flags)
     return GuardResult(allowed=allowed, flags=flags)
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 # Flag types that may block a request (PII is redacted, never a reason to refuse).
-BLOCKING_TYPES = frozenset({
-    "prompt_injection", "jailbreak", "system_prompt_exfiltration", "encoded_payload",
-    "indirect_injection", "harmful_request", "size_limit",
-})
+BLOCKING_TYPES = frozenset(
+    {
+        "prompt_injection",
+        "jailbreak",
+        "system_prompt_exfiltration",
+        "encoded_payload",
+        "indirect_injection",
+        "harmful_request",
+        "size_limit",
+    }
+)
 
 
 class GuardResult(BaseModel):

@@ -37,14 +37,19 @@ _ISOLATION_KW = re.compile(r"\bisolat\w*|απομονωσ\w*|απομονω\w*")
 _PROTECT_KW = re.compile(
     r"\bprotect\w*|\bdownwind\b|προστασι\w*|προστατευ\w*|κατα τη φορα του ανεμου|υπηνεμ\w*"
 )
-_SMALL = re.compile(r"\bsmall[\s-]+(?:\w+\s+)?(?:spill|leak|release)s?\b|μικρ\w*\s+(?:\w+\s+)?"
-                    r"(?:διαρρο\w*|εκλυσ\w*|διαφυγ\w*)")
-_LARGE = re.compile(r"\blarge[\s-]+(?:\w+\s+)?(?:spill|leak|release)s?\b|μεγαλ\w*\s+(?:\w+\s+)?"
-                    r"(?:διαρρο\w*|εκλυσ\w*|διαφυγ\w*)")
+_SMALL = re.compile(
+    r"\bsmall[\s-]+(?:\w+\s+)?(?:spill|leak|release)s?\b|μικρ\w*\s+(?:\w+\s+)?"
+    r"(?:διαρρο\w*|εκλυσ\w*|διαφυγ\w*)"
+)
+_LARGE = re.compile(
+    r"\blarge[\s-]+(?:\w+\s+)?(?:spill|leak|release)s?\b|μεγαλ\w*\s+(?:\w+\s+)?"
+    r"(?:διαρρο\w*|εκλυσ\w*|διαφυγ\w*)"
+)
 _DAY = re.compile(r"\bday(?:time)?\b|\bby day\b|ημερα\w*|\bμερα\w*|\bημερ\w*")
 _NIGHT = re.compile(r"\bnight\w*\b|νυχτ\w*|νυκτ\w*")
 _FIRE = re.compile(r"\bfire\b|\bon fire\b|\bburning\b|φωτι\w*|πυρκαγι\w*")
 
+_NEGATED = re.compile(r"(?:\bnot|\binstead of|\brather than|\boxi|\bαντι(?: για)?)\s*$")
 KEYWORD_WINDOW = 90  # max characters between a property keyword and its number
 
 
@@ -104,14 +109,20 @@ def extract_claims(text: str) -> list[Claim]:
     for s0, s1 in sentences(text):
         seg = folded[s0:s1]
         greek = is_greek(seg)
-        prop_cues = _cues(folded, s0, s1, [(_IDLH_KW, "idlh"), (_ISOLATION_KW, "isolation"),
-                                           (_PROTECT_KW, "protective")])
+        prop_cues = _cues(
+            folded,
+            s0,
+            s1,
+            [(_IDLH_KW, "idlh"), (_ISOLATION_KW, "isolation"), (_PROTECT_KW, "protective")],
+        )
         size_cues = _cues(folded, s0, s1, [(_SMALL, "small"), (_LARGE, "large")])
         time_cues = _cues(folded, s0, s1, [(_DAY, "day"), (_NIGHT, "night")])
         fire = bool(_FIRE.search(seg))
         for m in _GUIDE.finditer(seg):
             g = int(m.group("g"))
             a, b = s0 + m.start(), s0 + m.end()
+            if _NEGATED.search(folded[max(s0, a - 16) : a]):
+                continue
             claims.append(Claim("guide", g, g, "guide", text[a:b], a, b, (s0, s1)))
         idlh_cues = [c for c in prop_cues if c[2] == "idlh"]
         dist_cues = [c for c in prop_cues if c[2] != "idlh"]
@@ -124,6 +135,8 @@ def extract_claims(text: str) -> list[Claim]:
             prev_end = b
             if equivalent:
                 continue
+            if _NEGATED.search(folded[max(s0, a - 16) : a]):
+                continue  # "the IDLH is 300 ppm, not 10 ppm": the rejected figure is no claim
             unit = _canon_unit(m.group("unit"))
             lo = parse_number(m.group("a"), greek)
             hi = parse_number(m.group("b"), greek) if m.group("b") else lo
@@ -139,12 +152,23 @@ def extract_claims(text: str) -> list[Claim]:
             if kind is None:
                 continue
             prop = "isolation_distance" if kind == "isolation" else "protective_distance"
-            claims.append(Claim(
-                prop, lo, hi, unit, text[a:b], a, b, (s0, s1),
-                size=_nearest(size_cues, a, b, s1 - s0),
-                time=_nearest(time_cues, a, b, s1 - s0) if prop == "protective_distance" else None,
-                fire=fire,
-            ))
+            claims.append(
+                Claim(
+                    prop,
+                    lo,
+                    hi,
+                    unit,
+                    text[a:b],
+                    a,
+                    b,
+                    (s0, s1),
+                    size=_nearest(size_cues, a, b, s1 - s0),
+                    time=_nearest(time_cues, a, b, s1 - s0)
+                    if prop == "protective_distance"
+                    else None,
+                    fire=fire,
+                )
+            )
     claims.sort(key=lambda c: c.start)
     return claims
 

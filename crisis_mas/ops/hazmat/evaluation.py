@@ -40,19 +40,29 @@ def _idlh_cases() -> Iterator[Case]:
         v, unit = n["idlh"], n["unit"]
         yield Case("idlh_en", f"The IDLH of {name} is {_g(v)} {unit}.", "consistent", "idlh")
         for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
-            yield Case("idlh_en", f"The IDLH of {name} is {_g(v * f)} {unit}.", "contradicts",
-                       "idlh")
+            yield Case(
+                "idlh_en", f"The IDLH of {name} is {_g(v * f)} {unit}.", "contradicts", "idlh"
+            )
         if unit == "ppm" and n.get("mw"):
             mg = ppm_to_mg_m3(v, n["mw"])
             yield Case("idlh_converted", f"{name}: IDLH {_g(mg)} mg/m3.", "consistent", "idlh")
-            yield Case("idlh_converted", f"{name}: IDLH {_g(mg * WRONG_FACTOR)} mg/m3.",
-                       "contradicts", "idlh")
+            yield Case(
+                "idlh_converted",
+                f"{name}: IDLH {_g(mg * WRONG_FACTOR)} mg/m3.",
+                "contradicts",
+                "idlh",
+            )
         el = reg.substances[sid]["el"]
         if el:
-            yield Case("idlh_el", f"Ουσία: {el[0]}. Το IDLH είναι {_g(v)} {unit}.", "consistent",
-                       "idlh")
-            yield Case("idlh_el", f"Ουσία: {el[0]}. Το IDLH είναι {_g(v / WRONG_FACTOR)} {unit}.",
-                       "contradicts", "idlh")
+            yield Case(
+                "idlh_el", f"Ουσία: {el[0]}. Το IDLH είναι {_g(v)} {unit}.", "consistent", "idlh"
+            )
+            yield Case(
+                "idlh_el",
+                f"Ουσία: {el[0]}. Το IDLH είναι {_g(v / WRONG_FACTOR)} {unit}.",
+                "contradicts",
+                "idlh",
+            )
 
 
 def _guide_cases() -> Iterator[Case]:
@@ -60,12 +70,17 @@ def _guide_cases() -> Iterator[Case]:
     all_guides = sorted({g for e in reg.index.values() for g in e["guides"]})
     for un, e in reg.index.items():
         guides = e["guides"]
-        yield Case("guide", f"UN{un} ({e['names'][0]}): use ERG guide {guides[0]}.",
-                   "consistent", "guide")
-        wrong = next(g for g in all_guides[(all_guides.index(guides[0]) + 7) % len(all_guides):]
-                     + all_guides if g not in guides)
-        yield Case("guide", f"UN{un} ({e['names'][0]}): use ERG guide {wrong}.", "contradicts",
-                   "guide")
+        yield Case(
+            "guide", f"UN{un} ({e['names'][0]}): use ERG guide {guides[0]}.", "consistent", "guide"
+        )
+        wrong = next(
+            g
+            for g in all_guides[(all_guides.index(guides[0]) + 7) % len(all_guides) :] + all_guides
+            if g not in guides
+        )
+        yield Case(
+            "guide", f"UN{un} ({e['names'][0]}): use ERG guide {wrong}.", "contradicts", "guide"
+        )
 
 
 def _distance_cases() -> Iterator[Case]:
@@ -76,30 +91,54 @@ def _distance_cases() -> Iterator[Case]:
             iso = spill.get("isolation")
             if iso:
                 for unit in ("m", "ft"):
-                    yield Case(f"isolation_{unit}", f"UN{un}, {size} spill: initial isolation "
-                               f"distance {_g(iso[unit])} {unit}.", "consistent",
-                               "isolation_distance")
+                    yield Case(
+                        f"isolation_{unit}",
+                        f"UN{un}, {size} spill: initial isolation distance {_g(iso[unit])} {unit}.",
+                        "consistent",
+                        "isolation_distance",
+                    )
                 for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
-                    yield Case("isolation_m", f"UN{un}, {size} spill: initial isolation distance "
-                               f"{_g(iso['m'] * f)} m.", "contradicts", "isolation_distance")
+                    yield Case(
+                        "isolation_m",
+                        f"UN{un}, {size} spill: initial isolation distance {_g(iso['m'] * f)} m.",
+                        "contradicts",
+                        "isolation_distance",
+                    )
             for when in ("day", "night"):
                 p = spill.get(f"protect_{when}")
                 if not p:
                     continue
                 for unit in ("km", "mi"):
-                    yield Case(f"protective_{unit}", f"UN{un}, {size} spill: protect persons "
-                               f"downwind {_g(p[unit])} {unit} at {when}.", "consistent",
-                               "protective_distance")
+                    yield Case(
+                        f"protective_{unit}",
+                        f"UN{un}, {size} spill: protect persons "
+                        f"downwind {_g(p[unit])} {unit} at {when}.",
+                        "consistent",
+                        "protective_distance",
+                    )
                 for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
-                    yield Case("protective_km", f"UN{un}, {size} spill: protect persons downwind "
-                               f"{_g(p['km'] * f)} km at {when}.", "contradicts",
-                               "protective_distance")
+                    yield Case(
+                        "protective_km",
+                        f"UN{un}, {size} spill: protect persons downwind "
+                        f"{_g(p['km'] * f)} km at {when}.",
+                        "contradicts",
+                        "protective_distance",
+                    )
         iso = t["small_spill"].get("isolation")
         if iso and t["names"]:
-            yield Case("isolation_el", f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή "
-                       f"{_g(iso['m'])} μέτρα.", "consistent", "isolation_distance")
-            yield Case("isolation_el", f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή "
-                       f"{_g(iso['m'] * WRONG_FACTOR)} μέτρα.", "contradicts", "isolation_distance")
+            yield Case(
+                "isolation_el",
+                f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή {_g(iso['m'])} μέτρα.",
+                "consistent",
+                "isolation_distance",
+            )
+            yield Case(
+                "isolation_el",
+                f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή "
+                f"{_g(iso['m'] * WRONG_FACTOR)} μέτρα.",
+                "contradicts",
+                "isolation_distance",
+            )
 
 
 def cases() -> list[Case]:
@@ -119,17 +158,25 @@ def run_eval(max_failures: int = 5) -> dict:
         if got == case.expected:
             s["correct"] += 1
         elif len(s["failures"]) < max_failures:
-            s["failures"].append({"text": case.text, "got": got,
-                                  "reason": findings[0].reason if findings else ""})
+            s["failures"].append(
+                {"text": case.text, "got": got, "reason": findings[0].reason if findings else ""}
+            )
     out = {k: {**v, "rate": round(v["correct"] / v["n"], 4)} for k, v in sorted(stats.items())}
     total = sum(v["n"] for v in out.values())
     correct = sum(v["correct"] for v in out.values())
     for verdict in ("consistent", "contradicts"):
         rows = [v for k, v in out.items() if k.endswith("/" + verdict)]
         n = sum(v["n"] for v in rows)
-        out[f"all/{verdict}"] = {"n": n, "correct": sum(v["correct"] for v in rows),
-                                 "rate": round(sum(v["correct"] for v in rows) / n, 4),
-                                 "failures": []}
-    out["_meta"] = {"cases": total, "correct": correct, "seconds":
-                    round(time.perf_counter() - t0, 2), "wrong_factor": WRONG_FACTOR}
+        out[f"all/{verdict}"] = {
+            "n": n,
+            "correct": sum(v["correct"] for v in rows),
+            "rate": round(sum(v["correct"] for v in rows) / n, 4),
+            "failures": [],
+        }
+    out["_meta"] = {
+        "cases": total,
+        "correct": correct,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "wrong_factor": WRONG_FACTOR,
+    }
     return out

@@ -41,8 +41,11 @@ class HazmatLink(Middleware):
         findings = validate_text(result.text, tags)
         flags = [f.to_flag() for f in findings if f.verdict == "contradicts"]
         if self.config.flag_unknown:
-            flags += [{**f.to_flag(), "type": "hazmat_unverified", "score": 0.2}
-                      for f in findings if f.verdict == "unknown"]
+            flags += [
+                {**f.to_flag(), "type": "hazmat_unverified", "score": 0.2}
+                for f in findings
+                if f.verdict == "unknown"
+            ]
         with self._lock:
             self.checked += 1
             self.contradictions += sum(f.verdict == "contradicts" for f in findings)
@@ -66,9 +69,13 @@ class HazmatLink(Middleware):
         return out
 
     def health(self) -> dict:
-        return {"ok": True, "enabled": self.config.enabled, "checked": self.checked,
-                "contradictions": self.contradictions,
-                "tables": {k: v.get("version") for k, v in table_versions().items()}}
+        return {
+            "ok": True,
+            "enabled": self.config.enabled,
+            "checked": self.checked,
+            "contradictions": self.contradictions,
+            "tables": {k: v.get("version") for k, v in table_versions().items()},
+        }
 
 
 def hazmat_link(config: AppConfig) -> HazmatLink:

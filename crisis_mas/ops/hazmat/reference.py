@@ -18,8 +18,15 @@ from crisis_mas.ops.hazmat.text import name_key
 from crisis_mas.ops.hazmat.units import convert_concentration
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-TABLES = ("erg_table1", "erg_table2", "erg_table3", "erg_index", "erg_guides", "niosh_idlh",
-          "synonyms")
+TABLES = (
+    "erg_table1",
+    "erg_table2",
+    "erg_table3",
+    "erg_index",
+    "erg_guides",
+    "niosh_idlh",
+    "synonyms",
+)
 
 _UN = re.compile(r"^\s*(?:UN|NA)?\s*[-#:]?\s*(\d{4})\s*$", re.IGNORECASE)
 _CAS = re.compile(r"^\s*(\d{2,7}-\d{2}-\d)\s*$")
@@ -40,9 +47,11 @@ def table_versions() -> dict[str, dict]:
     out = {}
     for t in TABLES:
         tab = load_table(t)
-        out[t] = {k: tab.get(k) for k in ("table", "version", "source", "build_date", "curated",
-                                           "count")
-                  if tab.get(k) is not None}
+        out[t] = {
+            k: tab.get(k)
+            for k in ("table", "version", "source", "build_date", "curated", "count")
+            if tab.get(k) is not None
+        }
     return out
 
 
@@ -161,7 +170,10 @@ class Registry:
         other = "mg/m3" if n["unit"] == "ppm" else "ppm"
         conv = convert_concentration(n["idlh"], n["unit"], other, n.get("mw"))
         return Idlh(
-            value=n["idlh"], unit=n["unit"], carcinogen=n["carcinogen"], basis=n.get("basis"),
+            value=n["idlh"],
+            unit=n["unit"],
+            carcinogen=n["carcinogen"],
+            basis=n.get("basis"),
             converted={other: round(conv, 3 if conv < 10 else 1)} if conv is not None else {},
             source=niosh_source(),
         )
@@ -180,7 +192,8 @@ class Registry:
             tih=bool(ix and ix.get("tih")) or t1 is not None,
             polymerization=bool((ix and ix.get("polymerization")) or (t1 and t1["polymerization"])),
             table1={k: v for k, v in t1.items() if k in ("small_spill", "large_spill", "repaired")}
-            if t1 else None,
+            if t1
+            else None,
             table2=self.table2.get(un),
             table3=self.table3.get(un),
             guide_distances={str(g): self.guides[str(g)] for g in guides if str(g) in self.guides},
@@ -199,14 +212,25 @@ class Registry:
         if s:
             sources["synonyms"] = _version("synonyms")
             return SubstanceFacts(
-                id=sid, name=s["name"], un_numbers=[f"UN{u}" for u in uns], cas=s.get("cas"),
-                formulas=s["formulas"], synonyms=s["names"][1:], greek_names=s["el"],
-                molecular_weight=self.sid_mw(sid), idlh=idlh, idlh_note=s.get("idlh_note"),
-                erg=erg, sources=sources,
+                id=sid,
+                name=s["name"],
+                un_numbers=[f"UN{u}" for u in uns],
+                cas=s.get("cas"),
+                formulas=s["formulas"],
+                synonyms=s["names"][1:],
+                greek_names=s["el"],
+                molecular_weight=self.sid_mw(sid),
+                idlh=idlh,
+                idlh_note=s.get("idlh_note"),
+                erg=erg,
+                sources=sources,
             )
         return SubstanceFacts(
-            name=target.label, un_numbers=[f"UN{u}" for u in uns],
-            synonyms=erg[0].names[1:] if erg else [], erg=erg, sources=sources,
+            name=target.label,
+            un_numbers=[f"UN{u}" for u in uns],
+            synonyms=erg[0].names[1:] if erg else [],
+            erg=erg,
+            sources=sources,
             idlh_note="not in the project's NIOSH IDLH table",
         )
 
@@ -225,8 +249,9 @@ def niosh_source() -> str:
 
 
 # Single words that are far more often ordinary English than the substance.
-_AMBIGUOUS_KEYS = frozenset({("lead",), ("silver",), ("copper",), ("tin",), ("iron",), ("matches",),
-                             ("ether",)})
+_AMBIGUOUS_KEYS = frozenset(
+    {("lead",), ("silver",), ("copper",), ("tin",), ("iron",), ("matches",), ("ether",)}
+)
 
 
 def _add_name(reg: Registry, key: tuple[str, ...], target: Target, override: bool) -> None:
@@ -265,8 +290,9 @@ def registry() -> Registry:
         if s.get("cas"):
             reg.cas.setdefault(s["cas"], sid)
     # ERG names first (weaker), then curated names override them.
-    for un, e in list(reg.index.items()) + [(u, {"names": t["names"]}) for u, t in
-                                             reg.table1.items()]:
+    for un, e in list(reg.index.items()) + [
+        (u, {"names": t["names"]}) for u, t in reg.table1.items()
+    ]:
         t = Target(reg.un_to_sid.get(un), (un,), e["names"][0])
         for name in e["names"]:
             if "n.o.s" in name.lower():

@@ -17,8 +17,24 @@ _WORD = re.compile(r"[^\W_]+")
 _GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 # Greek inflectional endings, longest first; stripped once from words of 4+ letters.
 _GREEK_SUFFIXES = (
-    "ιου", "ιων", "ιασ", "ιεσ", "ιο", "ια", "ου", "οσ", "ησ", "ασ", "ων", "εσ",
-    "α", "ο", "η", "ι", "ε", "υ",
+    "ιου",
+    "ιων",
+    "ιασ",
+    "ιεσ",
+    "ιο",
+    "ια",
+    "ου",
+    "οσ",
+    "ησ",
+    "ασ",
+    "ων",
+    "εσ",
+    "α",
+    "ο",
+    "η",
+    "ι",
+    "ε",
+    "υ",
 )
 _BRITISH = (("sulph", "sulf"), ("aluminium", "aluminum"), ("caesium", "cesium"))
 
@@ -85,10 +101,18 @@ def name_key(name: str) -> tuple[str, ...]:
 _SENTENCE_END = re.compile(r"(?<=[.!?;·])\s+|\n+")
 
 
+_ABBREV = re.compile(r"(?:\b(?:no|nr|approx|ca|e\.g|i\.e|etc|vs|fig|ref|st|dr|αρ|π\.χ)\.)$", re.I)
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of sentences; splits on ., !, ?, ;, Greek ano teleia and newlines."""
+    """(start, end) spans of sentences; splits on ., !, ?, ;, Greek ano teleia and newlines,
+    but not after abbreviations such as "no." ("guide no. 117")."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if text[m.start() - 1 : m.start()] == "." and _ABBREV.search(
+            text[max(0, m.start() - 8) : m.start()]
+        ):
+            continue
         if m.start() > start:
             spans.append((start, m.start()))
         start = m.end()

@@ -71,15 +71,27 @@ class Finding(BaseModel):
 
     def public(self) -> dict:
         """The CLI/API shape: the seven contract fields plus the reason."""
-        keys = ("substance", "un_number", "property", "stated", "reference", "verdict", "source",
-                "reason")
+        keys = (
+            "substance",
+            "un_number",
+            "property",
+            "stated",
+            "reference",
+            "verdict",
+            "source",
+            "reason",
+        )
         return {k: getattr(self, k) for k in keys}
 
     def to_flag(self) -> dict:
         """A middleware flag (type hazmat_contradiction) carrying the finding's fields."""
         score = 0.95 if self.direction == "less_protective" else 0.85
-        return {"type": "hazmat_contradiction", "score": score, "reason": self.reason,
-                **{k: v for k, v in self.public().items() if k != "reason"}}
+        return {
+            "type": "hazmat_contradiction",
+            "score": score,
+            "reason": self.reason,
+            **{k: v for k, v in self.public().items() if k != "reason"},
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +165,9 @@ def _prefer_un(m: Mention, inside: list[Mention], text: str = "") -> Target:
     for other in inside:
         if other.kind != "un":
             continue
-        same = other.target.sid == m.target.sid is not None or \
-            set(other.target.uns) & set(m.target.uns)
+        same = other.target.sid == m.target.sid is not None or set(other.target.uns) & set(
+            m.target.uns
+        )
         gap = text[other.end : m.start] if other.end <= m.start else text[m.end : other.start]
         beside = bool(text) and re.fullmatch(r"[\s(,:-]{0,4}", gap) is not None
         if same or beside or (not m.target.uns and other.end <= m.start):
@@ -180,41 +193,73 @@ def _check_idlh(reg: Registry, claim: Claim, target: Target) -> Finding:
     base = _base(claim, target)
     idlh = reg.idlh(target.sid)
     if idlh is None:
-        note = reg.substances.get(target.sid or "", {}).get("idlh_note") or \
-            "no NIOSH IDLH in the reference table"
-        return Finding(**base, reference=None, verdict="unknown", source=niosh_source(),
-                       reason=f"{target.label}: {note}")
+        note = (
+            reg.substances.get(target.sid or "", {}).get("idlh_note")
+            or "no NIOSH IDLH in the reference table"
+        )
+        return Finding(
+            **base,
+            reference=None,
+            verdict="unknown",
+            source=niosh_source(),
+            reason=f"{target.label}: {note}",
+        )
     ref = f"{_fmt(idlh.value)} {idlh.unit}" + (" (Ca)" if idlh.carcinogen else "")
     mw = reg.sid_mw(target.sid)
     lo = convert_concentration(claim.low, claim.unit, idlh.unit, mw)
     hi = convert_concentration(claim.high, claim.unit, idlh.unit, mw)
-    common = {"reference": ref, "source": idlh.source, "reference_value": idlh.value,
-              "reference_unit": idlh.unit}
+    common = {
+        "reference": ref,
+        "source": idlh.source,
+        "reference_value": idlh.value,
+        "reference_unit": idlh.unit,
+    }
     if lo is None or hi is None:
-        return Finding(**base, **common, verdict="unknown",
-                       reason=f"cannot convert {claim.unit} to {idlh.unit} without a molecular "
-                              "weight")
+        return Finding(
+            **base,
+            **common,
+            verdict="unknown",
+            reason=f"cannot convert {claim.unit} to {idlh.unit} without a molecular weight",
+        )
     if lo <= idlh.value * (1 + IDLH_TOLERANCE) and hi >= idlh.value * (1 - IDLH_TOLERANCE):
-        return Finding(**base, **common, verdict="consistent",
-                       reason=f"within {IDLH_TOLERANCE:.0%} of the NIOSH IDLH")
+        return Finding(
+            **base,
+            **common,
+            verdict="consistent",
+            reason=f"within {IDLH_TOLERANCE:.0%} of the NIOSH IDLH",
+        )
     stated_conv = lo if lo == hi else math.sqrt(lo * hi)
     direction = "less_protective" if stated_conv > idlh.value else "more_protective"
     conv = "" if claim.unit == idlh.unit else f" (= {_fmt(round(stated_conv, 1))} {idlh.unit})"
-    return Finding(**base, **common, verdict="contradicts", direction=direction,
-                   reason=f"{target.label} IDLH stated as {claim.stated}{conv}; NIOSH gives {ref}")
+    return Finding(
+        **base,
+        **common,
+        verdict="contradicts",
+        direction=direction,
+        reason=f"{target.label} IDLH stated as {claim.stated}{conv}; NIOSH gives {ref}",
+    )
 
 
 def _check_guide(reg: Registry, claim: Claim, target: Target) -> Finding:
     base = _base(claim, target)
     guides = reg.guides_for(target.uns)
     if not guides:
-        return Finding(**base, reference=None, verdict="unknown", source=erg_source(),
-                       reason=f"{target.label}: no UN number in the ERG index")
+        return Finding(
+            **base,
+            reference=None,
+            verdict="unknown",
+            source=erg_source(),
+            reason=f"{target.label}: no UN number in the ERG index",
+        )
     ref = " or ".join(str(g) for g in guides)
     ok = int(claim.low) in guides
     return Finding(
-        **base, reference=ref, verdict="consistent" if ok else "contradicts",
-        source=f"{erg_source()} index", reference_value=float(guides[0]), reference_unit="guide",
+        **base,
+        reference=ref,
+        verdict="consistent" if ok else "contradicts",
+        source=f"{erg_source()} index",
+        reference_value=float(guides[0]),
+        reference_unit="guide",
         reason="" if ok else f"{target.label}: ERG guide {ref}, not {int(claim.low)}",
     )
 
@@ -249,13 +294,21 @@ def _distance_refs(reg: Registry, claim: Claim, target: Target) -> list[_Ref]:
                     label = f"UN{un} large spill, Table 3, {c['type']}"
                     src3 = f"{erg_source()} Table 3"
                     if iso:
-                        refs.append(_Ref(c["isolation_m"], "m", label, src3,
-                                         f"{_fmt(c['isolation_m'])} m"))
+                        refs.append(
+                            _Ref(c["isolation_m"], "m", label, src3, f"{_fmt(c['isolation_m'])} m")
+                        )
                         continue
                     for t in times:
                         for wind, km in c[f"{t}_km"].items():
-                            refs.append(_Ref(km, "km", f"{label}, {t}, {wind.replace('_', ' ')}",
-                                             src3, f"{_fmt(km)} km"))
+                            refs.append(
+                                _Ref(
+                                    km,
+                                    "km",
+                                    f"{label}, {t}, {wind.replace('_', ' ')}",
+                                    src3,
+                                    f"{_fmt(km)} km",
+                                )
+                            )
     if iso:
         for g in reg.guides_for(target.uns):
             gd = reg.guides.get(str(g), {})
@@ -264,8 +317,15 @@ def _distance_refs(reg: Registry, claim: Claim, target: Target) -> list[_Ref]:
             for key in keys:
                 for v in dict.fromkeys(gd.get(key, [])):
                     kind = "fire" if key.startswith("fire") else "precautionary"
-                    refs.append(_Ref(v, "m", f"guide {g} {kind} isolation",
-                                     f"{erg_source()} guide {g}", f"{_fmt(v)} m"))
+                    refs.append(
+                        _Ref(
+                            v,
+                            "m",
+                            f"guide {g} {kind} isolation",
+                            f"{erg_source()} guide {g}",
+                            f"{_fmt(v)} m",
+                        )
+                    )
     return refs
 
 
@@ -277,24 +337,37 @@ def _check_distance(reg: Registry, claim: Claim, target: Target) -> Finding:
     base = _base(claim, target)
     refs = _distance_refs(reg, claim, target)
     if not refs:
-        what = "initial isolation" if claim.property == "isolation_distance" else \
-            "protective action"
-        return Finding(**base, reference=None, verdict="unknown", source=erg_source(),
-                       reason=f"{target.label}: no ERG {what} distance (not a Table 1 material)")
+        what = (
+            "initial isolation" if claim.property == "isolation_distance" else "protective action"
+        )
+        return Finding(
+            **base,
+            reference=None,
+            verdict="unknown",
+            source=erg_source(),
+            reason=f"{target.label}: no ERG {what} distance (not a Table 1 material)",
+        )
     lo_m, hi_m = (TO_METRES[claim.unit] * v for v in (claim.low, claim.high))
     for r in refs:
         if r.unit == claim.unit:
-            hit = claim.low <= r.value * (1 + DISTANCE_TOLERANCE) and \
-                claim.high >= r.value * (1 - DISTANCE_TOLERANCE)
+            hit = claim.low <= r.value * (1 + DISTANCE_TOLERANCE) and claim.high >= r.value * (
+                1 - DISTANCE_TOLERANCE
+            )
         else:
             rm = r.value * TO_METRES[r.unit]
             hit = lo_m <= rm * (1 + DISTANCE_TOLERANCE) and hi_m >= rm * (1 - DISTANCE_TOLERANCE)
         if hit:
             if r.label.startswith("UN"):
                 base["un_number"] = r.label.split()[0]
-            return Finding(**base, reference=r.text, verdict="consistent", source=r.source,
-                           reference_value=r.value, reference_unit=r.unit,
-                           reason=f"matches {r.label}")
+            return Finding(
+                **base,
+                reference=r.text,
+                verdict="consistent",
+                source=r.source,
+                reference_value=r.value,
+                reference_unit=r.unit,
+                reason=f"matches {r.label}",
+            )
     mid = math.sqrt(max(lo_m, 1e-9) * max(hi_m, 1e-9))
     best = min(refs, key=lambda r: abs(math.log(mid / (r.value * TO_METRES[r.unit]))))
     best_m = best.value * TO_METRES[best.unit]
@@ -303,17 +376,27 @@ def _check_distance(reg: Registry, claim: Claim, target: Target) -> Finding:
         base["un_number"] = best.label.split()[0]
     scope = f" for a {claim.size} spill" if claim.size else ""
     return Finding(
-        **base, reference=best.text, verdict="contradicts", source=best.source,
-        reference_value=best.value, reference_unit=best.unit, direction=direction,
+        **base,
+        reference=best.text,
+        verdict="contradicts",
+        source=best.source,
+        reference_value=best.value,
+        reference_unit=best.unit,
+        direction=direction,
         reason=f"{target.label}{scope}: stated {claim.stated}; nearest ERG figure is "
-               f"{best.text} ({best.label})",
+        f"{best.text} ({best.label})",
     )
 
 
 def _judge(reg: Registry, claim: Claim, target: Target | None) -> Finding:
     if target is None:
-        return Finding(**_base(claim, None), reference=None, verdict="unknown", source=None,
-                       reason="no substance named near the claim")
+        return Finding(
+            **_base(claim, None),
+            reference=None,
+            verdict="unknown",
+            source=None,
+            reason="no substance named near the claim",
+        )
     if claim.property == "idlh":
         return _check_idlh(reg, claim, target)
     if claim.property == "guide":
@@ -375,25 +458,40 @@ def check_scenario_facts(hazmat_specific: dict) -> list[Finding]:
             ok = reg.material_name(un).lower().split(",")[0] in chem.lower()
         if not ok:
             target = by_name  # the name is what people read: check the other facts against it
-        findings.append(Finding(
-            substance=by_name.label, un_number=f"UN{un}", property="un_number",
-            stated=str(facts["un_number"]),
-            reference=", ".join(f"UN{u}" for u in by_name.uns) or None,
-            verdict="consistent" if ok else ("contradicts" if by_name.uns else "unknown"),
-            source=f"{erg_source()} index",
-            reason="" if ok else f"{chem!r} is not UN{un} ({reg.material_name(un)})",
-        ))
+        findings.append(
+            Finding(
+                substance=by_name.label,
+                un_number=f"UN{un}",
+                property="un_number",
+                stated=str(facts["un_number"]),
+                reference=", ".join(f"UN{u}" for u in by_name.uns) or None,
+                verdict="consistent" if ok else ("contradicts" if by_name.uns else "unknown"),
+                source=f"{erg_source()} index",
+                reason="" if ok else f"{chem!r} is not UN{un} ({reg.material_name(un)})",
+            )
+        )
     if facts.get("cas_number") and target and target.sid:
         cas = reg.substances[target.sid].get("cas")
         stated = str(facts["cas_number"]).strip()
-        findings.append(Finding(
-            substance=target.label, un_number=f"UN{target.uns[0]}" if target.uns else None,
-            property="cas_number", stated=stated, reference=cas,
-            verdict="unknown" if not cas else ("consistent" if cas == stated else "contradicts"),
-            source=niosh_source(), reason="" if cas in (None, stated) else f"CAS is {cas}",
-        ))
-    ctx = {"un_number": f"UN{target.uns[0]}"} if target and target.uns else (
-        {"chemical": chem} if chem else None)
+        findings.append(
+            Finding(
+                substance=target.label,
+                un_number=f"UN{target.uns[0]}" if target.uns else None,
+                property="cas_number",
+                stated=stated,
+                reference=cas,
+                verdict="unknown"
+                if not cas
+                else ("consistent" if cas == stated else "contradicts"),
+                source=niosh_source(),
+                reason="" if cas in (None, stated) else f"CAS is {cas}",
+            )
+        )
+    ctx = (
+        {"un_number": f"UN{target.uns[0]}"}
+        if target and target.uns
+        else ({"chemical": chem} if chem else None)
+    )
     for key, value in facts.items():
         for pat, template in _FACT_TEMPLATES:
             if pat.search(key):
@@ -412,6 +510,7 @@ def format_corrections(findings: list[Finding]) -> str:
         if f.un_number:
             who += f" ({f.un_number})"
         label = _PROPERTY_LABEL.get(f.property, f.property)
-        lines.append(f"- {who} {label}: you stated {f.stated}; the reference value is "
-                     f"{f.reference} ({f.source}).")
+        # Reference first, rejected figure after "not": re-validating this text (or an answer
+        # that repeats it) finds only the correct value.
+        lines.append(f"- {who}: the {label} is {f.reference} ({f.source}), not {f.stated}.")
     return "\n".join(lines)
