@@ -91,12 +91,9 @@ class Assessor:
 
     def tracer(self) -> Any:
         if self._tracer is None:
-            try:
-                from crisis_mas.ops.tracing import get_tracer
-            except ImportError:  # TEMP until the ops tracing module lands
-                self._tracer = _NoTrace()
-            else:
-                self._tracer = get_tracer(self.config)
+            from crisis_mas.ops.tracing import get_tracer
+
+            self._tracer = get_tracer(self.config)
         return self._tracer
 
     @staticmethod
@@ -104,10 +101,7 @@ class Assessor:
         hz = scenario.expert_selection.hazmat_specific
         if hz is None:
             return []
-        try:
-            from crisis_mas.ops.hazmat import check_scenario_facts
-        except ImportError:  # TEMP until the hazmat module lands
-            return []
+        from crisis_mas.ops.hazmat import check_scenario_facts
 
         return [
             f"scenario states {f.property} of {f.substance} as {f.stated}, reference is "
@@ -148,7 +142,7 @@ class Assessor:
 
         t = time.perf_counter()
         self.on_stage("scoring")
-        assessments = self._score(scenario, profiles, answers, passages)
+        assessments = self._score(scenario, profiles, answers, passages, run_id)
         timings["score_ms"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -188,7 +182,7 @@ class Assessor:
         out = {}
         for p in profiles:
             t = time.perf_counter()
-            hits = retriever.search_for_expert(query, p.domains)
+            hits = retriever.search_for_expert(query, p.domains, focus=p.role)
             ms = (time.perf_counter() - t) * 1000
             out[p.id] = [h.model_dump() for h in hits]
             trace.retrieval(p.id, query, out[p.id], ms)
@@ -301,9 +295,9 @@ class Assessor:
         for eid, s in state.items():
             found = [f for f in s["flags"] if f.get("type") == HAZMAT_FLAG]
             if found and not s["requeried"]:
-                from crisis_mas.ops.hazmat import format_corrections
+                from crisis_mas.ops.hazmat import Finding, format_corrections
 
-                out[eid] = format_corrections(found)
+                out[eid] = format_corrections([Finding.model_validate(f) for f in found])
         return out
 
     def _score(
@@ -312,6 +306,7 @@ class Assessor:
         profiles: list[ExpertProfile],
         state: dict[str, dict],
         passages: dict[str, list[dict]],
+        run_id: str,
     ) -> list[Assessment]:
         ids = scenario.alternative_ids
         prefix = templates()["recommend_prefix"]
@@ -322,7 +317,13 @@ class Assessor:
                 prefix=state[p.id]["result"].text.rstrip() + "\n" + prefix,
                 continuations=ids,
                 adapter=self.adapters.get(p.id),
-                tags={"expert": p.id, "kind": "assessment", **_hazard_tags(scenario)},
+                tags={
+                    "run_id": run_id,
+                    "expert": p.id,
+                    "kind": "assessment",
+                    "prompt_version": str(prompt_version()),
+                    **_hazard_tags(scenario),
+                },
             )
             for p in scorable
         ]
@@ -406,19 +407,3 @@ class Assessor:
 
     def close(self) -> None:
         self.pool.close()
-
-
-class _NoTrace:
-    """TEMP stand-in until crisis_mas.ops.tracing lands."""
-
-    def start_run(self, *a: Any, **k: Any) -> _NoTrace:
-        return self
-
-    def expert(self, *a: Any, **k: Any) -> _NoTrace:
-        return self
-
-    def retrieval(self, *a: Any, **k: Any) -> None:
-        return None
-
-    def end(self, *a: Any, **k: Any) -> None:
-        return None

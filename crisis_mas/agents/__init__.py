@@ -1,1 +1,1 @@
-"""Expert commander agents: profiles (data), selection, prompting, assessment and the coordinator."""
+"""Expert commander agents: profiles (data), selection, prompting, assessment, coordinator."""

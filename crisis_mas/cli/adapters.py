@@ -19,7 +19,7 @@ def train(
     expert: list[str] = typer.Option(
         ..., "--expert", "-e", help="Expert id (repeatable), or 'all'"
     ),
-    steps: int = typer.Option(40, "--steps", min=1, max=10000),
+    steps: int = typer.Option(24, "--steps", min=1, max=10000),
     lr: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0),
     rank: int = typer.Option(8, "--rank", min=1, max=256),
     config: str | None = typer.Option(None, "--config", "-c"),

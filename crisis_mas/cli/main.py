@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from crisis_mas.cli import adapters, experts, runs
+from crisis_mas.cli.rag import app as rag_app
 from crisis_mas.cli.run import run
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app.command("run")(run)
 app.add_typer(runs.app, name="runs")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(experts.app, name="experts")
+app.add_typer(rag_app, name="rag")
 
 if __name__ == "__main__":
     app()

@@ -1,1 +1,1 @@
-"""Ops middleware around every model call: guardrails, HAZMAT validation, caching, tracing, metrics."""
+"""Ops middleware around every model call: guardrails, HAZMAT checks, caching, tracing, metrics."""

@@ -38,11 +38,12 @@ class TrainingConfig(BaseModel):
     alpha: int = Field(default=16, ge=1)
     dropout: float = Field(default=0.0, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
-    steps: int = Field(default=40, ge=1)
-    batch_size: int = Field(default=4, ge=1)
+    steps: int = Field(default=24, ge=1)
+    batch_size: int = Field(default=2, ge=1)
     learning_rate: float = Field(default=2e-3, gt=0)
     seed: int = 0
     max_length: int = Field(default=1024, ge=64)
+    bf16: bool = True
 
 
 class AdapterInfo(BaseModel):
@@ -170,8 +171,10 @@ def train_adapter(
     tok = AutoTokenizer.from_pretrained(base_path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    # SDPA for training: eager attention keeps every (seq x seq) matrix for backward (12 GiB RSS
+    # at batch 4 x 1k tokens here); eager only wins for one-token decoding steps.
     model = AutoModelForCausalLM.from_pretrained(
-        base_path, dtype=torch.float32, attn_implementation="eager"
+        base_path, dtype=torch.float32, attn_implementation="sdpa"
     )
     model = get_peft_model(
         model,
@@ -203,7 +206,10 @@ def train_adapter(
             ids[row, : len(i)] = torch.tensor(i)
             labels[row, : len(lab)] = torch.tensor(lab)
             mask[row, : len(i)] = 1
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        # bf16 autocast: the CPU's AVX-512 bf16 units roughly halve the step time; LoRA weights
+        # and optimizer state stay fp32.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=training.bf16):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         opt.step()
         opt.zero_grad()

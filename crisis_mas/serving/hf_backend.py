@@ -119,6 +119,8 @@ class HFPool(ModelPool):
             stop_strings=s.stop or None,
             tokenizer=tok,
         )
+        if s.ignore_eos:
+            gen_kw["min_new_tokens"] = s.max_tokens
         if s.temperature > 0:
             gen_kw.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
             if s.seed is not None:

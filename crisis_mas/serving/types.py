@@ -37,6 +37,8 @@ class SamplingConfig(BaseModel):
     repetition_penalty: float = Field(default=1.2, ge=1.0, le=2.0)
     seed: int | None = 0
     stop: list[str] = Field(default_factory=list)
+    # Keep decoding past the end-of-sequence token (benchmarks: equal token counts per mode).
+    ignore_eos: bool = False
 
 
 def _new_id() -> str:

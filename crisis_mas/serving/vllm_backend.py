@@ -120,6 +120,7 @@ class VLLMPool(ModelPool):
                 repetition_penalty=r.sampling.repetition_penalty,
                 seed=r.sampling.seed,
                 stop=r.sampling.stop or None,
+                ignore_eos=r.sampling.ignore_eos,
             )
             for r in requests
         ]

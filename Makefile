@@ -1,0 +1,23 @@
+# Two commands do all set-up on a fresh machine (see README):
+#   make run   - install everything into .venv/ and run the Evia wildfire on the embedded model
+#   make test  - install everything (plus redis-server) and run the whole test suite
+.PHONY: setup run test test-fast lint
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	.venv/bin/crisis-mas run scenarios/evia_wildfire.json --out out/evia_wildfire
+
+test: setup
+	bash scripts/ensure_redis.sh
+	.venv/bin/ruff check .
+	.venv/bin/python scripts/build_training_sets.py --check
+	.venv/bin/python -m pytest -q -ra --durations=15
+
+# Local inner loop: skips the slow end-to-end tests (CI runs them).
+test-fast: setup
+	.venv/bin/python -m pytest -q -m "not slow"
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check crisis_mas
