@@ -130,6 +130,12 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
     for _ in range(2):
         out = link.generate([_req("bad"), _req("flagged")], fake_pool.generate)
         assert not any(r.cached for r in out)
+    # A low-score note is not a safety failure: stored, and returned with the hit.
+    note = {"type": "hazmat_unverified", "score": 0.2}
+    fake_pool.result_overrides["noted"] = {"flags": [note]}
+    link.generate([_req("noted")], fake_pool.generate)
+    hit = link.generate([_req("noted")], fake_pool.generate)[0]
+    assert hit.cached and hit.flags == [note]
 
 
 def test_ttl_by_kind_and_namespace(config: AppConfig, fake_pool: FakePool) -> None:

@@ -297,7 +297,7 @@ class MetricsLink(Middleware):
             if hazmat:
                 HAZMAT.labels(expert).inc(hazmat)
             for f in flags:
-                if f.get("type") != HAZMAT_FLAG:
+                if not str(f.get("type", "")).startswith("hazmat"):
                     GUARD_FLAGS.labels(expert, str(f.get("type", "flag"))).inc()
             events.append(
                 {

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crisis_mas.ops.tracing")
 
-HAZMAT_FLAG = "hazmat_contradiction"
-
 
 def langfuse_settings() -> dict[str, str] | None:
     """Public key, secret key and base URL from the standard LANGFUSE_* variables, or None."""
@@ -466,7 +464,8 @@ class RunTracer:
             )
         for flag in res.flags:
             ftype = str(flag.get("type", "flag"))
-            name = HAZMAT_FLAG if ftype == HAZMAT_FLAG else f"guard.{ftype}"
+            # HAZMAT verdicts keep their own names; everything else is a guardrail flag.
+            name = ftype if ftype.startswith("hazmat") else f"guard.{ftype}"
             comment = flag.get("message") or flag.get("detail") or flag.get("reason")
             self.score(
                 name,

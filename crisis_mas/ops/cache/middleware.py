@@ -2,10 +2,10 @@
 
 Per batch: exact lookups in one round trip, then semantic lookups for eligible misses, then only
 the remaining requests go to `next`, results back in request order. Answers are stored only when
-they are safe to reuse: not blocked, no guard/HAZMAT flags, not sampled without a seed, and the
-request is neither tagged `no_cache` nor carries personal data or a dated timestamp. Any backend
-failure (Redis killed mid-run, a locked file) turns the cache into a pass-through with one
-warning, and it is retried after `retry_after_s`; a request never fails because of the cache.
+they are safe to reuse: not blocked, no HAZMAT contradiction or serious guard flag, not sampled
+without a seed, and the request is neither tagged `no_cache` nor carries personal data or a dated
+timestamp. Any backend failure (Redis killed mid-run, a locked file) turns the cache into a
+pass-through with one warning, retried after `retry_after_s`; a request never fails because of it.
 """
 
 from __future__ import annotations
@@ -274,12 +274,20 @@ class CacheLink(Middleware):
 
     @staticmethod
     def _storable(res: GenerationResult) -> bool:
-        return (
-            not res.blocked
-            and not res.flags
-            and bool(res.text.strip())
-            and res.finish_reason not in {"error", "abort"}
-        )
+        """Reusable answers only: not blocked, not errored, no HAZMAT contradiction and no
+        serious guard flag (score >= 0.5). Low-score notes (e.g. `hazmat_unverified`) are kept
+        with the stored answer and come back with every hit."""
+        if res.blocked or not res.text.strip() or res.finish_reason in {"error", "abort"}:
+            return False
+        for flag in res.flags:
+            if flag.get("type") == "hazmat_contradiction" or flag.get("action") == "blocked":
+                return False
+            try:
+                if float(flag.get("score", 1.0)) >= 0.5:
+                    return False
+            except (TypeError, ValueError):
+                return False
+        return True
 
     def _store(self, plan: _Plan, res: GenerationResult) -> bool:
         entry = {
