@@ -236,6 +236,10 @@ _RULES = (
         ),
     ),
 )
+# Every rule but these needs a request frame; testing for one first keeps long prompts fast.
+_FRAME_RE = re.compile(rf"\b{_FRAME}\b", re.I)
+_UNFRAMED = frozenset({"doxxing", "discrimination", "victim_search"})
+
 # Contexts that make a violent verb harmless: games, fiction craft, history, definitions.
 _SAFE_CONTEXT = re.compile(
     r"\b(?:in (?:a |the |my )?(?:video ?game|game|call of duty|minecraft|fortnite|gta|skyrim|"
@@ -254,7 +258,12 @@ def harmful_flags(text: str, max_chars: int = 4000) -> list[dict]:
     t = text[:max_chars]
     if _SAFE_CONTEXT.search(t):
         return []
-    hits = [(name, score, reason) for name, score, reason, pat in _RULES if pat.search(t)]
+    framed = _FRAME_RE.search(t) is not None
+    hits = [
+        (name, score, reason)
+        for name, score, reason, pat in _RULES
+        if (framed or name in _UNFRAMED) and pat.search(t)
+    ]
     if not hits:
         return []
     top = max(hits, key=lambda h: h[1])

@@ -384,9 +384,154 @@ COMBOS: tuple[tuple[frozenset[str], str, float, str], ...] = (
 )
 
 
+_OVERRIDE_WORDS = (
+    "ignor", "disregard", "forget", "overr", "bypass", "skip", "neglect", "drop", "abandon",
+    "discard", "set aside", "throw out", "pay no attention", "follow",
+)  # fmt: skip
+# Words a rule cannot match without (a cheap substring test before the regex: 3k-character
+# prompts would otherwise cost ~0.5 ms per rule). Rules not listed always run.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "override": _OVERRIDE_WORDS,
+    "override_soft": _OVERRIDE_WORDS,
+    "override_told": _OVERRIDE_WORDS,
+    "override_task": _OVERRIDE_WORDS,
+    "safety_disabled": (
+        "disabled",
+        "turned off",
+        "switched off",
+        "removed",
+        "deactivated",
+        "lifted",
+        "suspended",
+        "bypassed",
+        "override",
+    ),
+    "identity_replaced": ("no longer", "any more", "anymore", "any longer"),
+    "override_el": ("αγν", "ξέχασ", "ξεχασ", "παράβλεψ", "παραβλεψ"),
+    "new_instructions": ("instruction", "directive", "task", "order", "rule"),
+    "from_now_on": (
+        "from now on",
+        "from here on",
+        "from this point",
+        "henceforth",
+        "for the rest of",
+        "until i say",
+    ),
+    "role_assignment": (
+        "you will",
+        "you'll",
+        "you must",
+        "you shall",
+        "going to",
+        "you are to",
+        "the role",
+        "the persona",
+        "the identity",
+    ),
+    "purpose_redefined": (
+        "purpose",
+        "goal",
+        "task",
+        "objective",
+        "job",
+        "function",
+        "mission",
+        "directive",
+    ),
+    "scripted_dialogue": ("user", "human", "me:", "me :", "q:", "q :"),
+    "stop_everything": ("stop", "halt", "cease", "pause"),
+    "forced_output": ("just ", "only ", "simply ", "instead ", "now "),
+    "verbatim": ("verbatim", "word for word", "exactly as"),
+    "sanitize_taunt": ("hijack", "prompt injection", "injected prompt", "sanitize your input"),
+    "uncensored_persona": (
+        "unfilter",
+        "uncensor",
+        "unrestrict",
+        "unlimit",
+        "unethic",
+        "amoral",
+        "immoral",
+        "evil",
+        "rogue",
+        "jailbr",
+        "unchain",
+        "unbound",
+        "liberat",
+        "freed",
+    ),
+    "mode_switch": ("mode",),
+    "do_anything": ("anything", "no matter", "regardless", "even if"),
+    "never_refuse": ("refus", "decline", "say ", "apologi", "warn", "disclaim", "moraliz"),
+    "policy_attack": ("polic", "guideline", "filter", "rules"),
+    "persona_setup": (
+        "you are",
+        "you're",
+        "you will be",
+        "you'll be",
+        "act as",
+        "acting as",
+        "pretend",
+        "roleplay",
+        "role-play",
+        "play the role",
+        "simulate",
+        "impersonate",
+        "become",
+    ),
+    "stay_in_character": ("character",),
+    "token_threat": ("token", "point", "lives"),
+    "hypothetical_frame": (
+        "hypothetical",
+        "fictional world",
+        "imaginary scenario",
+        "thought experiment",
+    ),
+    "exfiltrate": (
+        "system prompt",
+        "system message",
+        "system instruction",
+        "hidden",
+        "secret",
+        "initial",
+        "original",
+        "pre-prompt",
+        "preprompt",
+        "prompt above",
+        "prompt before",
+    ),
+    "exfiltrate_above": ("above", "before", "preceding", "prior"),
+    "exfiltrate_received": (
+        "you received",
+        "you were given",
+        "you got",
+        "you have been given",
+        "you were told",
+        "you are running",
+        "you were set up",
+    ),
+    "exfiltrate_el": ("συστ",),
+    "role_markers": ("<|", "[inst", "[/inst", "<<sys", "##", "system", "developer"),
+    "jailbreak_family": (
+        "dan",
+        "stan",
+        "dude",
+        "aim",
+        "mongo",
+        "antigpt",
+        "anti-gpt",
+        "ucar",
+        "evil confidant",
+        "developer mode",
+    ),
+}
+
+
 def _scan(text: str, rules: tuple[Rule, ...]) -> dict[str, list[Rule]]:
     hits: dict[str, list[Rule]] = {}
     for rule in rules:
+        needs = NEEDS.get(rule.name)
+        if needs is not None and not any(w in text for w in needs):
+            continue
         if rule.pattern.search(text):
             hits.setdefault(rule.type, []).append(rule)
     return hits

@@ -48,14 +48,21 @@ _TO_AI = re.compile(
     re.I,
 )
 # Verbs that ask the reader to produce information or text (not procedure verbs like "use").
+# "develop", "produce", "write down" are everyday procedure verbs in ops manuals ("Develop
+# contingencies"); they count only together with a creative artifact (see _CREATIVE_START).
 _REQUEST_VERB = (
-    r"write|compose|draft|create|generate|develop|produce|explain|describe|summari[sz]e|"
+    r"write(?! down)|compose|draft|create|generate|explain|describe|summari[sz]e|"
     r"translate|outline|break down|define|solve|code|implement|compare|analy[sz]e|discuss|teach|"
     r"invent|tell me|show me|give me|provide (?:a|an|the|some|me|your)|"
     r"γρ[αά]ψ[εέ]|εξ[ηή]γησ[εέ]|περ[ιί]γραψ[εέ]|μετ[αά]φρασ[εέ]|συν[οό]ψισ[εέ]|π[εέ]ς μου"
 )
 _REQUEST_START = re.compile(
     rf"^\W*(?:please\s+|kindly\s+|now\s+|also\s+|then\s+|and\s+)?(?:{_REQUEST_VERB})\b", re.I
+)
+_CREATIVE_START = re.compile(
+    rf"^\W*(?:please\s+|kindly\s+|now\s+|also\s+|then\s+|and\s+)?(?:{_REQUEST_VERB}|develop|"
+    r"produce|prepare|make|give|provide|deliver|come up with)\b",
+    re.I,
 )
 # Verbs of editing the output, used with letters/words/spaces ("replace every third letter").
 _EDIT_START = re.compile(
@@ -66,7 +73,7 @@ _EDIT_START = re.compile(
 )
 _QUESTION_START = re.compile(
     r"^\W*(?:what(?:'s| is| are| was| were)?|who|whom|whose|when|where|why|which|how|can you|"
-    r"could you|would you|will you|do you|did you|is it|are there|τι|ποιος|ποια|ποιο|π[ωώ]ς|"
+    r"could you|would you|will you|do you|did you|τι|ποιος|ποια|ποιο|π[ωώ]ς|"
     r"γιατ[ιί]|π[οό]τε|π[οο]ύ)\b",
     re.I,
 )
@@ -195,8 +202,10 @@ def _sentence_evidence(sent: str, rest_words: set[str]) -> list[tuple[float, str
     if _THE_USER.search(s):
         ev.append((0.85, "gives orders about the user of the reading model"))
     request = bool(_REQUEST_START.match(s))
-    question = s.endswith("?") or bool(_QUESTION_START.match(s) and len(s) < 200 and "?" in s)
-    if request and _CREATIVE.search(s):
+    # Knowledge questions (wh-words, "can you...") ask the reader to produce content; yes/no
+    # self-check questions ("Are any rules being broken?") are what checklists are made of.
+    question = bool(_QUESTION_START.match(s)) and "?" in s and len(s) < 200
+    if _CREATIVE_START.match(s) and _CREATIVE.search(s):
         ev.append((0.85, "asks for creative writing"))
     if _EDIT_START.match(s) and _TEXT_GAME.search(s):
         ev.append((0.8, "asks to manipulate letters or words of the output"))
