@@ -67,6 +67,19 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} chars cut]"
 
 
+_HIT_FIELDS = ("doc_id", "chunk_id", "title", "source", "section", "score", "text", "url")
+
+
+def _slim_hit(hit: Any) -> dict:
+    """A retrieval hit (dict or pydantic model) reduced to what a trace needs."""
+    data = hit.model_dump() if hasattr(hit, "model_dump") else dict(hit)
+    return {
+        k: (_truncate(v, 300) if isinstance(v, str) else v)
+        for k, v in data.items()
+        if k in _HIT_FIELDS and isinstance(v, (str, int, float, bool, type(None)))
+    }
+
+
 class _NoopExpert:
     id: str | None = None
 
@@ -232,14 +245,7 @@ class Run:
         with _guard("retrieval span"):
             parent = self.parent_for(expert_id)
             limit = self.tracer.config.ops.tracing.max_io_chars
-            slim = [
-                {
-                    k: (_truncate(v, 300) if isinstance(v, str) else v)
-                    for k, v in h.items()
-                    if k in {"doc_id", "chunk_id", "title", "source", "score", "text", "section"}
-                }
-                for h in hits
-            ]
+            slim = [_slim_hit(h) for h in hits]
             end_ns = time.time_ns()
             start_ns = end_ns - int(latency_ms * 1e6)
             obs = self._backdated(
