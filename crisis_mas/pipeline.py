@@ -309,13 +309,15 @@ class Assessor:
         run_id: str,
     ) -> list[Assessment]:
         ids = scenario.alternative_ids
-        prefix = templates()["recommend_prefix"]
+        # "Recommended:" + " <id>": the id keeps its leading space, so it is tokenised the way the
+        # adapter saw it in training (" action", "_x", ...), not as a stray space token.
+        prefix = templates()["recommend_prefix"].rstrip()
         scorable = [p for p in profiles if state[p.id]["parsed"] is not None]
         reqs = [
             ScoreRequest(
                 messages=state[p.id]["messages"],
                 prefix=state[p.id]["result"].text.rstrip() + "\n" + prefix,
-                continuations=ids,
+                continuations=[" " + i for i in ids],
                 adapter=self.adapters.get(p.id),
                 tags={
                     "run_id": run_id,

@@ -1,0 +1,191 @@
+"""The three backends on the real embedded model and real adapters.
+
+- vLLM: one batched call with mixed LoRA rows gives the same greedy text as one call per row
+  (and a base-model row is unaffected by the LoRA rows beside it: the CPU slot bug is avoided).
+- transformers + peft gives the same greedy tokens as vLLM for the same adapter.
+- The OpenAI-compatible backend against a real `vllm serve` on 127.0.0.1 matches in-process vLLM.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from crisis_mas.agents.profiles import get_profiles
+from crisis_mas.agents.prompting import assessment_messages
+from crisis_mas.config import AppConfig, ModelConfig
+from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+from crisis_mas.serving.embedded import resolve_base
+from crisis_mas.serving.factory import expert_adapters
+from crisis_mas.serving.types import GenerationRequest, SamplingConfig, ScoreRequest
+
+pytestmark = pytest.mark.slow
+
+EXPERTS = ["fire", "police"]
+SCEN = load_scenario(bundled_scenarios_dir() / "elefsina_ammonia.json")
+SAMPLING = SamplingConfig(max_tokens=24, temperature=0.0, repetition_penalty=1.2)
+
+
+def _requests(adapters: dict, with_base: bool = True) -> list[GenerationRequest]:
+    reqs = [
+        GenerationRequest(
+            messages=assessment_messages(p, SCEN), adapter=adapters[p.id], sampling=SAMPLING
+        )
+        for p in get_profiles(EXPERTS)
+    ]
+    if with_base:
+        reqs.append(GenerationRequest(messages=reqs[0].messages, adapter=None, sampling=SAMPLING))
+    return reqs
+
+
+@pytest.fixture(scope="module")
+def adapters() -> dict:
+    refs = expert_adapters(AppConfig().model, EXPERTS)
+    assert set(refs) == set(EXPERTS), "adapters missing: crisis-mas adapters train --expert ..."
+    return refs
+
+
+@pytest.fixture(scope="module")
+def vllm_pool(adapters: dict) -> Iterator:
+    from crisis_mas.serving.vllm_backend import VLLMPool
+
+    pool = VLLMPool(AppConfig().model, list(adapters.values()))
+    pool.start()
+    yield pool
+    pool.close()
+
+
+def test_vllm_batched_equals_one_by_one(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
+    reqs = _requests(adapters)
+    batched = [r.text for r in vllm_pool.generate(reqs)]
+    single = [vllm_pool.generate([r])[0].text for r in reqs]
+    assert batched == single
+    assert len(set(batched)) == 3  # fire adapter, police adapter and the base model differ
+
+
+def test_vllm_scores_are_log_probabilities(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
+    req = ScoreRequest(
+        messages=assessment_messages(get_profiles(["fire"])[0], SCEN),
+        prefix="Rationale: ok.\nRecommended:",
+        continuations=[" " + i for i in SCEN.alternative_ids],
+        adapter=adapters["fire"],
+    )
+    (res,) = vllm_pool.score([req])
+    assert len(res.logprobs) == len(SCEN.alternative_ids)
+    assert all(lp < 0 for lp in res.logprobs)
+    assert all(n >= 1 for n in res.token_counts)
+
+
+def test_transformers_peft_matches_vllm(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
+    from crisis_mas.serving.hf_backend import HFPool
+
+    reqs = _requests(adapters, with_base=False)
+    hf = HFPool(AppConfig().model, list(adapters.values()))
+    hf_out = hf.generate(reqs)
+    v_out = vllm_pool.generate(reqs)
+    tok = vllm_pool.tokenizer()
+    for h, v in zip(hf_out, v_out, strict=True):
+        h_ids, v_ids = tok.encode(h.text), tok.encode(v.text)
+        # bf16 (vLLM) vs fp32 (transformers) may drift late; the opening tokens must agree
+        assert h_ids[:12] == v_ids[:12], (h.text, v.text)
+    # the seed system's loop gives the same answers as grouped batches
+    assert [r.text for r in hf.generate_one_by_one(reqs)] == [r.text for r in hf_out]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def vllm_server(adapters: dict, vllm_pool) -> Iterator[str]:  # noqa: ANN001
+    vllm_pool.close()  # one engine at a time on two cores
+    port = _free_port()
+    base = resolve_base(ModelConfig().base)
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        base,
+        "--served-model-name",
+        "base",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "bfloat16",
+        "--max-model-len",
+        "4096",
+        "--kv-cache-memory-bytes",
+        str(512 * 1024 * 1024),
+        "--enforce-eager",
+        "--enable-lora",
+        "--max-lora-rank",
+        "8",
+        "--max-loras",
+        "3",
+        "--lora-modules",
+        *[f"{n}={r.path}" for n, r in adapters.items()],
+    ]
+    env = {**os.environ, "VLLM_HOST_IP": "127.0.0.1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"vllm serve exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail("vllm serve did not come up in 300 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_openai_backend_against_a_real_vllm_server(vllm_server: str, adapters: dict) -> None:
+    from crisis_mas.serving.openai_backend import OpenAIPool
+    from crisis_mas.serving.vllm_backend import VLLMPool
+
+    cfg = ModelConfig.model_validate(
+        {"backend": "openai", "base": "base", "openai": {"base_url": vllm_server}}
+    )
+    pool = OpenAIPool(cfg, list(adapters.values()))
+    assert pool.health()["ok"]
+    reqs = _requests(adapters)
+    texts = [r.text for r in pool.generate(reqs)]
+    assert len(set(texts)) == 3  # the server applied each adapter by model name
+    score = ScoreRequest(
+        messages=reqs[0].messages,
+        prefix="Recommended:",
+        continuations=[" " + i for i in SCEN.alternative_ids],
+        adapter=adapters["fire"],
+    )
+    (res,) = pool.score([score])
+    assert len(res.logprobs) == len(SCEN.alternative_ids) and all(lp < 0 for lp in res.logprobs)
+    pool.close()
+    # the same engine in-process gives the same greedy text as the server
+    local = VLLMPool(AppConfig().model, list(adapters.values()))
+    try:
+        assert [r.text for r in local.generate(reqs[:1])] == texts[:1]
+    finally:
+        local.close()
