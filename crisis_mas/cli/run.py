@@ -119,14 +119,13 @@ def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its call
             ensure_adapters(cfg.model, selected, on_train)
 
         def on_stage(stage: str) -> None:
+            if stage == "generating":  # the engine starts lazily on the first cache miss
+                stage = f"generating on {cfg.model.backend} (the engine loads on first use)"
             progress.update(task, description=stage, total=None)
 
         assessor = Assessor(cfg, experts=selected, on_stage=on_stage)
         try:
-            progress.update(
-                task, description=f"loading {cfg.model.base} on {cfg.model.backend}", total=None
-            )
-            assessor.pool.start()
+            # No explicit start: a fully cached re-run never loads the model.
             return assessor.run(scen, selected)
         finally:
             progress.update(task, description="shutting down engine")
