@@ -254,3 +254,13 @@ def test_wrong_scenario_facts_are_reported():
     ]
     mixed = check_scenario_facts({"chemical": "Chlorine (Cl2)", "un_number": "UN1005"})
     assert mixed[0].property == "un_number" and mixed[0].verdict == "contradicts"
+
+
+def test_flags_round_trip_into_corrections():
+    """The pipeline rebuilds Findings from result flags to write the re-query feedback."""
+    from crisis_mas.ops.hazmat import Finding
+
+    flags = [f.to_flag() for f in validate_text("The IDLH of ammonia is 10 ppm.")]
+    text = format_corrections([Finding.model_validate(f) for f in flags])
+    assert text == format_corrections(validate_text("The IDLH of ammonia is 10 ppm."))
+    assert "300 ppm" in text

@@ -145,11 +145,16 @@ def _winds(d: dict) -> str:
 
 @app.command("eval")
 @handles_errors
-def evaluate(as_json: bool = typer.Option(False, "--json", help="Print JSON only.")) -> None:
+def evaluate(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+    factor: float = typer.Option(2.5, "--factor", help="Wrong values are off by this (>= 2)."),
+) -> None:
     """Validator eval: table-derived claims with right values (consistent) and wrong ones."""
     from crisis_mas.ops.hazmat.evaluation import run_eval
 
-    res = run_eval()
+    if factor < 2:
+        fail("--factor must be at least 2", 2)
+    res = run_eval(factor=factor)
     if as_json:
         print(json.dumps(res, ensure_ascii=False))
         return

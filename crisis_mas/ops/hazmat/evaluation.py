@@ -18,7 +18,7 @@ from crisis_mas.ops.hazmat.reference import registry
 from crisis_mas.ops.hazmat.units import ppm_to_mg_m3
 from crisis_mas.ops.hazmat.validator import validate_text
 
-WRONG_FACTOR = 2.5
+WRONG_FACTOR = 2.5  # default; `hazmat eval --factor 2` checks the 2x boundary
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,13 @@ def _g(v: float) -> str:
     return f"{v:.3g}" if v < 1000 else f"{round(v):d}"
 
 
-def _idlh_cases() -> Iterator[Case]:
+def _idlh_cases(factor: float) -> Iterator[Case]:
     reg = registry()
     for sid, n in reg.niosh.items():
         name = reg.substances[sid]["name"]
         v, unit = n["idlh"], n["unit"]
         yield Case("idlh_en", f"The IDLH of {name} is {_g(v)} {unit}.", "consistent", "idlh")
-        for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
+        for f in (factor, 1 / factor):
             yield Case(
                 "idlh_en", f"The IDLH of {name} is {_g(v * f)} {unit}.", "contradicts", "idlh"
             )
@@ -48,7 +48,7 @@ def _idlh_cases() -> Iterator[Case]:
             yield Case("idlh_converted", f"{name}: IDLH {_g(mg)} mg/m3.", "consistent", "idlh")
             yield Case(
                 "idlh_converted",
-                f"{name}: IDLH {_g(mg * WRONG_FACTOR)} mg/m3.",
+                f"{name}: IDLH {_g(mg * factor)} mg/m3.",
                 "contradicts",
                 "idlh",
             )
@@ -59,13 +59,13 @@ def _idlh_cases() -> Iterator[Case]:
             )
             yield Case(
                 "idlh_el",
-                f"Ουσία: {el[0]}. Το IDLH είναι {_g(v / WRONG_FACTOR)} {unit}.",
+                f"Ουσία: {el[0]}. Το IDLH είναι {_g(v / factor)} {unit}.",
                 "contradicts",
                 "idlh",
             )
 
 
-def _guide_cases() -> Iterator[Case]:
+def _guide_cases(factor: float) -> Iterator[Case]:
     reg = registry()
     all_guides = sorted({g for e in reg.index.values() for g in e["guides"]})
     for un, e in reg.index.items():
@@ -83,7 +83,7 @@ def _guide_cases() -> Iterator[Case]:
         )
 
 
-def _distance_cases() -> Iterator[Case]:
+def _distance_cases(factor: float) -> Iterator[Case]:
     reg = registry()
     for un, t in reg.table1.items():
         for size in ("small", "large"):
@@ -97,7 +97,7 @@ def _distance_cases() -> Iterator[Case]:
                         "consistent",
                         "isolation_distance",
                     )
-                for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
+                for f in (factor, 1 / factor):
                     yield Case(
                         "isolation_m",
                         f"UN{un}, {size} spill: initial isolation distance {_g(iso['m'] * f)} m.",
@@ -116,7 +116,7 @@ def _distance_cases() -> Iterator[Case]:
                         "consistent",
                         "protective_distance",
                     )
-                for f in (WRONG_FACTOR, 1 / WRONG_FACTOR):
+                for f in (factor, 1 / factor):
                     yield Case(
                         "protective_km",
                         f"UN{un}, {size} spill: protect persons downwind "
@@ -134,22 +134,26 @@ def _distance_cases() -> Iterator[Case]:
             )
             yield Case(
                 "isolation_el",
-                f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή "
-                f"{_g(iso['m'] * WRONG_FACTOR)} μέτρα.",
+                f"UN{un}: απόσταση απομόνωσης για μικρή διαρροή {_g(iso['m'] * factor)} μέτρα.",
                 "contradicts",
                 "isolation_distance",
             )
 
 
-def cases() -> list[Case]:
-    return [*_idlh_cases(), *_guide_cases(), *_distance_cases()]
+def cases(factor: float = WRONG_FACTOR) -> list[Case]:
+    return [*_idlh_cases(factor), *_guide_cases(factor), *_distance_cases(factor)]
 
 
-def run_eval(max_failures: int = 5) -> dict:
-    """Per group: n, correct and the share of expected verdicts; a few failures as examples."""
+def run_eval(max_failures: int = 5, factor: float | None = None) -> dict:
+    """Per group: n, correct and the share of expected verdicts; a few failures as examples.
+
+    `factor` (>= 2) sets how far off the wrong values are (default WRONG_FACTOR)."""
+    factor = WRONG_FACTOR if factor is None else factor
+    if factor < 2:
+        raise ValueError("factor must be >= 2 (wrong values are off by at least 2x)")
     t0 = time.perf_counter()
     stats: dict[str, dict] = defaultdict(lambda: {"n": 0, "correct": 0, "failures": []})
-    for case in cases():
+    for case in cases(factor):
         findings = [f for f in validate_text(case.text) if f.property == case.property]
         got = findings[0].verdict if findings else "no claim found"
         key = f"{case.group}/{case.expected}"
@@ -177,6 +181,6 @@ def run_eval(max_failures: int = 5) -> dict:
         "cases": total,
         "correct": correct,
         "seconds": round(time.perf_counter() - t0, 2),
-        "wrong_factor": WRONG_FACTOR,
+        "wrong_factor": factor,
     }
     return out
