@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crisis_mas.cli import adapters, cache, experts, health, runs
+from crisis_mas.cli import adapters, cache, experts, guard, hazmat, health, runs
 from crisis_mas.cli.rag import app as rag_app
 from crisis_mas.cli.run import run
 
@@ -21,6 +21,8 @@ app.add_typer(adapters.app, name="adapters")
 app.add_typer(experts.app, name="experts")
 app.add_typer(rag_app, name="rag")
 app.add_typer(cache.app, name="cache")
+app.add_typer(hazmat.app, name="hazmat")
+app.add_typer(guard.app, name="guard")
 app.command("health")(health.health)
 
 if __name__ == "__main__":
