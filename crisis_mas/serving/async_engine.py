@@ -53,11 +53,19 @@ def engine_kwargs(config: ModelConfig, adapters: list[AdapterRef]) -> dict[str, 
 class AsyncEngine:
     """Base model + all expert adapters in one `AsyncLLM`; generate and score as coroutines."""
 
-    backend = "vllm-async"
+    backend = "vllm"
 
-    def __init__(self, config: ModelConfig, adapters: list[AdapterRef]):
+    def __init__(
+        self,
+        config: ModelConfig,
+        adapters: list[AdapterRef],
+        extra_engine_args: dict[str, Any] | None = None,
+    ):
         self.config = config
         self.adapters = {a.name: a for a in adapters}
+        # Serving-only engine arguments, e.g. distributed_executor_backend="ray" for tensor
+        # parallelism inside a Serve replica.
+        self.extra_engine_args = dict(extra_engine_args or {})
         self._engine: Any = None
         self._tok: Any = None
         self.max_model_len = config.max_model_len
@@ -72,7 +80,7 @@ class AsyncEngine:
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        kw = engine_kwargs(self.config, list(self.adapters.values()))
+        kw = {**engine_kwargs(self.config, list(self.adapters.values())), **self.extra_engine_args}
         try:
             args = AsyncEngineArgs(**kw, disable_log_stats=True)
             self._engine = AsyncLLM.from_engine_args(args)
