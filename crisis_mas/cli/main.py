@@ -7,6 +7,7 @@ import typer
 from crisis_mas.cli import adapters, cache, experts, guard, hazmat, health, runs
 from crisis_mas.cli.rag import app as rag_app
 from crisis_mas.cli.run import run
+from crisis_mas.cli.serve import serve
 
 app = typer.Typer(
     help="crisis-mas: Greek commander agents assess a crisis in parallel on a local LoRA "
@@ -24,6 +25,7 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(hazmat.app, name="hazmat")
 app.add_typer(guard.app, name="guard")
 app.command("health")(health.health)
+app.command("serve")(serve)
 
 if __name__ == "__main__":
     app()
