@@ -216,6 +216,7 @@ class Assessor:
                 ),
                 adapter=self.adapters.get(p.id),
                 sampling=SamplingConfig.model_validate(sampling.model_dump()),
+                assistant_prefix=templates()["answer_prefix"],
                 tags={**tags, "expert": p.id, "attempt": str(attempt)},
             )
             for p in profiles

@@ -22,6 +22,16 @@ GOOD = format_assessment(
 )
 
 
+def test_list_sections_stop_at_the_first_non_bullet_line() -> None:
+    text = GOOD.split("Recommended:")[0] + "People on beaches: 650\n- not an action\n"
+    p = parse_answer(text)
+    assert p is not None
+    assert p.immediate_actions == [
+        "open the coastal road one way",
+        "stage tankers at the village edge",
+    ]
+
+
 def test_parses_the_trained_format() -> None:
     p = parse_answer(GOOD.split("Recommended:")[0])
     assert p is not None

@@ -61,6 +61,8 @@ class ParsedAnswer(BaseModel):
     immediate_actions: list[str]
 
 
+_LISTS = ("key concerns", "immediate actions")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S")
 _SECTION = re.compile(
     r"^\s*(rationale|key concerns|immediate actions|recommended)\s*:\s*(.*)$", re.I
 )
@@ -77,6 +79,13 @@ def parse_answer(text: str) -> ParsedAnswer | None:
             sections.setdefault(current, [])
             if m.group(2).strip():
                 sections[current].append(m.group(2).strip())
+        elif current in _LISTS and line.strip():
+            # List sections hold bullets only; the first other line ends the list (small models
+            # ramble on after the format, and that text is not an action or a concern).
+            if _BULLET.match(line):
+                sections[current].append(line.strip())
+            else:
+                current = None
         elif current and line.strip():
             sections[current].append(line.strip())
 

@@ -109,7 +109,7 @@ class HFPool(ModelPool):
 
         model, tok = self._model, self._tok
         s = reqs[0].sampling  # a group shares sampling settings in practice; use the first
-        prompts = [render_chat(tok, r.messages) for r in reqs]
+        prompts = [render_chat(tok, r.messages) + r.assistant_prefix for r in reqs]
         enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.config.device) for k, v in enc.items()}
         gen_kw: dict[str, Any] = dict(
@@ -146,7 +146,7 @@ class HFPool(ModelPool):
             results.append(
                 GenerationResult(
                     request_id=r.request_id,
-                    text=text,
+                    text=r.assistant_prefix + text,
                     prompt_tokens=int(enc["attention_mask"][row].sum()),
                     completion_tokens=int(new.numel()),
                     latency_ms=wall_ms,

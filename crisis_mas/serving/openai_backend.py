@@ -65,7 +65,12 @@ class OpenAIPool(ModelPool):
         s = req.sampling
         body: dict[str, Any] = {
             "model": self._model_name(req.adapter),
-            "messages": [m.model_dump() for m in req.messages],
+            "messages": [m.model_dump() for m in req.messages]
+            + (
+                [{"role": "assistant", "content": req.assistant_prefix}]
+                if req.assistant_prefix
+                else []
+            ),
             "max_tokens": s.max_tokens,
             "temperature": s.temperature,
             "top_p": s.top_p,
@@ -76,13 +81,15 @@ class OpenAIPool(ModelPool):
         }
         if s.stop:
             body["stop"] = s.stop
+        if req.assistant_prefix:  # vLLM: continue the prefilled assistant turn
+            body.update(add_generation_prompt=False, continue_final_message=True)
         t0 = time.perf_counter()
         data = self._post("/chat/completions", body)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
         return GenerationResult(
             request_id=req.request_id,
-            text=choice["message"].get("content") or "",
+            text=req.assistant_prefix + (choice["message"].get("content") or ""),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             latency_ms=(time.perf_counter() - t0) * 1000,

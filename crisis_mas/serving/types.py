@@ -52,6 +52,9 @@ class GenerationRequest(BaseModel):
     messages: list[ChatMessage]
     adapter: AdapterRef | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    # Text the assistant's answer starts with (prefilled after the generation prompt); the result
+    # text includes it. Anchors the trained answer format ("Rationale:") on unfamiliar prompts.
+    assistant_prefix: str = ""
     # Labels for the middleware (expert id, run id, request kind); never sent to the model.
     tags: dict[str, str] = Field(default_factory=dict)
 

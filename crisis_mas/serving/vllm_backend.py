@@ -111,7 +111,7 @@ class VLLMPool(ModelPool):
         llm = self._engine()
         from vllm import SamplingParams
 
-        prompts = [render_chat(self._tok, r.messages) for r in requests]
+        prompts = [render_chat(self._tok, r.messages) + r.assistant_prefix for r in requests]
         params = [
             SamplingParams(
                 max_tokens=r.sampling.max_tokens,
@@ -141,7 +141,7 @@ class VLLMPool(ModelPool):
             results.append(
                 GenerationResult(
                     request_id=r.request_id,
-                    text=comp.text,
+                    text=r.assistant_prefix + comp.text,
                     prompt_tokens=len(o.prompt_token_ids or []),
                     completion_tokens=len(comp.token_ids),
                     latency_ms=wall_ms,
