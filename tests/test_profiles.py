@@ -19,18 +19,10 @@ GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 
 
 def select(profiles: dict[str, ExpertProfile], s: Scenario) -> list[str]:
-    """The selection rule documented in docs/experts.md.
+    """The runtime selector (crisis_mas.agents.selection), as documented in docs/experts.md."""
+    from crisis_mas.agents.selection import select_experts
 
-    An expert is called when the scenario type is in its crisis_types, or when at least two of
-    its keywords start a word in the scenario's name, description or tags (case-insensitive).
-    """
-    text = " ".join([s.name, s.description, " ".join(s.tags)]).lower()
-    out = []
-    for p in profiles.values():
-        hits = sum(1 for k in p.keywords if re.search(r"\b" + re.escape(k.lower()), text))
-        if s.type in p.crisis_types or hits >= 2:
-            out.append(p.id)
-    return out
+    return [sel.expert_id for sel in select_experts(s)]
 
 
 @pytest.fixture(scope="module")
