@@ -1,0 +1,103 @@
+"""`crisis-mas eval [SUITE] [--config A] [--against B]`: run a labelled suite through the real
+Assessor, print the metrics, store the eval run, and compare two configs with a paired test."""
+
+from __future__ import annotations
+
+import json as _json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from crisis_mas.cli.common import err_console, handles_errors, out_console
+
+METRIC_ROWS = (
+    ("schema-valid rate", "schema_valid_rate", "{:.1%}"),
+    ("top-1 acceptable", "top1_acceptable_rate", "{:.1%}"),
+    ("unacceptable chosen", "unacceptable_chosen_rate", "{:.1%}"),
+    ("HAZMAT contradictions", "hazmat_contradiction_rate", "{:.1%}"),
+    ("wrong labelled facts", "fact_error_rate", "{:.1%}"),
+    ("guard flags", "guard_flags", "{}"),
+    ("consensus (mean)", "consensus_mean", "{:.3f}"),
+    ("latency p50", "latency_p50_ms", "{:.0f} ms"),
+    ("latency p95", "latency_p95_ms", "{:.0f} ms"),
+    ("tokens in/out", None, ""),
+    ("est. cost", "cost_usd", "${:.4f}"),
+)
+
+
+def _fmt(m: object, key: str | None, fmt: str) -> str:
+    if key is None:
+        return f"{m.prompt_tokens}/{m.completion_tokens}"  # type: ignore[attr-defined]
+    v = getattr(m, key)
+    return "—" if v is None else fmt.format(v)
+
+
+def _run(suite: str, config: str | None):  # noqa: ANN202 - EvalRun, imported lazily
+    from crisis_mas.cli.common import quiet_engines
+    from crisis_mas.config import load_config
+    from crisis_mas.evals.harness import run_suite
+    from crisis_mas.evals.store import EvalStore
+
+    quiet_engines(False)
+    cfg = load_config(config)
+    label = Path(config).stem if config else "default"
+    run = run_suite(suite, cfg, label, on_progress=lambda s: err_console.print(f"[dim]{s}[/]"))
+    EvalStore(cfg.store.path).save(run)
+    return run, cfg
+
+
+@handles_errors
+def eval(  # noqa: A001 - the command is called `eval`
+    suite: str = typer.Argument("bundled", help="Suite folder or name under evals/suites/"),
+    config: str | None = typer.Option(None, "--config", "-c", help="Config under test (A)"),
+    against: str | None = typer.Option(
+        None, "--against", help="Baseline (B): a config file, or a stored eval id"
+    ),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+    set_reference: bool = typer.Option(
+        False, "--set-reference", help="Make this run the suite's reference for concept drift"
+    ),
+) -> None:
+    """Evaluate a config on a labelled suite; with --against, a paired comparison and verdict."""
+    from crisis_mas.errors import InputError
+    from crisis_mas.evals.compare import compare_runs
+    from crisis_mas.evals.store import EvalStore
+
+    run, cfg = _run(suite, config)
+    store = EvalStore(cfg.store.path)
+    if set_reference:
+        store.set_reference(run.suite, run.eval_id)
+    base = None
+    if against:
+        if Path(against).is_file():
+            base, _ = _run(suite, against)
+        else:
+            base = store.get(against)
+            if base is None:
+                raise InputError(f"--against: no config file or stored eval run '{against}'")
+    cmp = compare_runs(base, run) if base is not None else None
+    if json:
+        out = {"eval": {**run.model_dump(), "metrics": run.metrics.model_dump()}}
+        if base is not None and cmp is not None:
+            out["baseline"] = {**base.model_dump(), "metrics": base.metrics.model_dump()}
+            out["comparison"] = cmp.model_dump()
+        print(_json.dumps(out, ensure_ascii=False))
+        return
+    t = Table(title=f"eval {run.eval_id} — suite {run.suite}, {run.metrics.n_runs} runs")
+    t.add_column("metric")
+    t.add_column(run.config)
+    if base is not None:
+        t.add_column(f"{base.config} (baseline)")
+    for label, key, fmt in METRIC_ROWS:
+        row = [label, _fmt(run.metrics, key, fmt)]
+        if base is not None:
+            row.append(_fmt(base.metrics, key, fmt))
+        t.add_row(*row)
+    out_console.print(t)
+    for s in run.scores:
+        if s.unacceptable_chosen or s.fact_errors:
+            why = s.unacceptable_reason or "; ".join(s.fact_errors)
+            out_console.print(f"[yellow]{s.scenario_id}[/]: {s.recommended} — {why}")
+    if cmp is not None:
+        out_console.print(f"[bold]verdict:[/] {cmp.verdict}", highlight=False)

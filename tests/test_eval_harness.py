@@ -1,0 +1,63 @@
+"""The eval harness runs the real Assessor (on a scripted pool here), stores reports and the eval
+run, and the `eval` command function prints metrics and a verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from evalkit import FakePool, fake_config
+from typer.testing import CliRunner
+
+from crisis_mas.evals.harness import run_suite
+from crisis_mas.evals.store import EvalStore
+from crisis_mas.pipeline import Assessor
+from crisis_mas.runstore import RunStore
+
+
+def test_run_suite_through_the_assessor(tmp_path: Path) -> None:
+    cfg = fake_config(str(tmp_path / "runs.db"))
+    pool = FakePool(prefer=0)
+    run = run_suite("bundled", cfg, "fake", assessor=Assessor(cfg, pool=pool))
+    assert run.metrics.n_runs == 8 and pool.generated > 0
+    assert run.metrics.schema_valid_rate == 1.0
+    assert run.model == "fake on scripted"
+    stored = RunStore(cfg.store.path).list(limit=50)
+    assert len(stored) == 8 and all(r.run_id.startswith(f"eval-{run.eval_id}-") for r in stored)
+    # every score names a real alternative of its scenario
+    assert all(s.recommended for s in run.scores)
+
+
+def test_eval_command_compares_against_a_stored_run(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import crisis_mas.evals.harness as harness
+    from crisis_mas.cli.eval import eval as eval_cmd
+
+    db = tmp_path / "runs.db"
+    cfg_file = tmp_path / "a.yaml"
+    cfg_file.write_text(
+        f"model: {{use_adapters: false}}\nops: {{chain: []}}\nrag: {{enabled: false}}\n"
+        f"store: {{path: {db}}}\n"
+    )
+    real = harness.run_suite
+    prefer = {"n": 0}
+
+    def scripted(suite, config, label, **kw):  # noqa: ANN001, ANN202
+        return real(suite, config, label, assessor=Assessor(config, pool=FakePool(prefer["n"])))
+
+    monkeypatch.setattr(harness, "run_suite", scripted)
+    app = typer.Typer()
+    app.command()(eval_cmd)
+    runner = CliRunner()
+    first = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--json", "--set-reference"])
+    assert first.exit_code == 0, first.output
+    base_id = json.loads(first.stdout)["eval"]["eval_id"]
+    assert EvalStore(db).reference("bundled").eval_id == base_id
+
+    prefer["n"] = 1
+    out = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--against", base_id])
+    assert out.exit_code == 0, out.output
+    assert "top-1 acceptable" in out.stdout and "verdict:" in out.stdout
+
+    missing = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--against", "nope"])
+    assert missing.exit_code == 2 and "no config file or stored eval run" in missing.output
