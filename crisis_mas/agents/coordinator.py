@@ -117,13 +117,18 @@ def topsis(scenario: Scenario, weights: dict[str, float]) -> list[float]:
 
 # -- the coordinator ----------------------------------------------------------------------------
 def expert_weights(
-    assessments: list[Assessment], profiles: dict[str, ExpertProfile], relevance: dict[str, float]
+    assessments: list[Assessment],
+    profiles: dict[str, ExpertProfile],
+    relevance: dict[str, float],
+    reliability: dict[str, float] | None = None,
 ) -> list[ExpertWeight]:
+    """Reliability x relevance per usable expert. `reliability` (learned from operator outcomes,
+    `crisis_mas.feedback.learned_reliability`) overrides the profile prior for the experts in it."""
     out = []
     for a in assessments:
         if a.status == "failed":
             continue
-        rel = profiles[a.expert_id].reliability_prior
+        rel = (reliability or {}).get(a.expert_id, profiles[a.expert_id].reliability_prior)
         notes = []
         if a.status == "fallback":
             rel *= 0.5
@@ -150,10 +155,11 @@ def decide(
     profiles: dict[str, ExpertProfile],
     relevance: dict[str, float],
     config: AggregationConfig,
+    reliability: dict[str, float] | None = None,
 ) -> Decision:
     ids = scenario.alternative_ids
     names = {a.id: a.name for a in scenario.available_actions}
-    weights = expert_weights(assessments, profiles, relevance)
+    weights = expert_weights(assessments, profiles, relevance, reliability)
     usable = [a for a in assessments if a.status != "failed"]
     failed = [a.expert_id for a in assessments if a.status == "failed"]
     wmap = {w.expert_id: w.weight for w in weights}
