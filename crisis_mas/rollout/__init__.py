@@ -1,0 +1,1 @@
+"""Safe adapter rollout: a versioned registry, shadow/canary routing, rollback and promotion."""

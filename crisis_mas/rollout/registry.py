@@ -1,0 +1,380 @@
+"""The adapter registry and rollout state, in the run store's SQLite file.
+
+Every adapter version is registered with its base, training-data hash, training config and the
+eval results attached to it. Per expert, a rollout names the incumbent (serving) version and an
+optional candidate in shadow or canary mode; samples of both arms are recorded from live runs,
+and `auto_check` / `promote` / `rollback` apply the pure rules of `crisis_mas.rollout.policy`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from crisis_mas.errors import InputError
+from crisis_mas.evals.compare import Comparison
+from crisis_mas.paths import home
+from crisis_mas.report import Report
+from crisis_mas.rollout.policy import (
+    Arm,
+    ArmStats,
+    Mode,
+    RolloutConfig,
+    Route,
+    Sample,
+    Verdict,
+    arm_stats,
+    check_promotion,
+    check_rollback,
+    route,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS adapter_versions (
+    expert TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    info TEXT NOT NULL,
+    evals TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (expert, version)
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+    expert TEXT PRIMARY KEY,
+    incumbent INTEGER,
+    candidate INTEGER,
+    mode TEXT NOT NULL,
+    fraction REAL NOT NULL,
+    started_at TEXT NOT NULL,
+    note TEXT
+);
+CREATE TABLE IF NOT EXISTS rollout_samples (
+    run_id TEXT NOT NULL,
+    expert TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    arm TEXT NOT NULL,
+    error INTEGER NOT NULL,
+    hazmat INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    agrees INTEGER,
+    ts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollout_samples_expert ON rollout_samples(expert, version);
+"""
+
+Status = Literal["registered", "active", "candidate", "retired", "rolled_back"]
+
+
+class AdapterVersion(BaseModel):
+    expert: str
+    version: int
+    status: Status
+    registered_at: str
+    path: str
+    base: str
+    data_sha256: str
+    training: dict[str, Any]
+    prompt_version: int | None = None
+    final_loss: float | None = None
+    evals: dict[str, Any] = {}  # "comparison" -> Comparison, "<eval_id>" -> metrics
+
+
+class Rollout(BaseModel):
+    expert: str
+    incumbent: int | None
+    candidate: int | None
+    mode: Mode
+    fraction: float
+    started_at: str
+    note: str | None = None
+
+
+class RolloutStatus(BaseModel):
+    rollout: Rollout
+    incumbent: ArmStats
+    candidate: ArmStats
+    check: Verdict
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def samples_from_report(report: Report, arms: dict[str, Arm]) -> dict[str, Sample]:
+    """Expert -> one sample of the arm that served it (shadow calls are recorded separately)."""
+    return {
+        a.expert_id: Sample(
+            run_id=report.run_id,
+            arm=arms.get(a.expert_id, "incumbent"),
+            error=a.status != "ok",
+            hazmat=a.hazmat_contradicts,
+            latency_ms=a.latency_ms,
+        )
+        for a in report.assessments
+    }
+
+
+class Registry:
+    def __init__(self, path: str | Path | None = None, cfg: RolloutConfig | None = None):
+        self.path = Path(path).expanduser() if path else home() / "runs.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.cfg = cfg or RolloutConfig()
+        with closing(self._connect()) as db, db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    # -- versions -------------------------------------------------------------------------------
+    def register(self, info: dict[str, Any], status: Status = "registered") -> AdapterVersion:
+        """Register an adapter from its `crisis_mas_adapter.json` metadata (a new version unless
+        the same path, data hash and training time are already registered)."""
+        expert = info["expert"]
+        for v in self.versions(expert):
+            if (v.path, v.data_sha256, v.training) == (
+                info["path"],
+                info["data_sha256"],
+                info.get("training", {}),
+            ):
+                return v
+        with closing(self._connect()) as db, db:
+            (top,) = db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM adapter_versions WHERE expert = ?", (expert,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO adapter_versions VALUES (?, ?, ?, ?, ?, '{}')",
+                (expert, top + 1, status, _now(), json.dumps(info)),
+            )
+        return self.version(expert, top + 1)
+
+    def register_dir(self, path: str | Path) -> AdapterVersion:
+        from crisis_mas.serving.adapters import read_info
+
+        info = read_info(Path(path))
+        if info is None:
+            raise InputError(f"{path}: not an adapter directory (no crisis_mas_adapter.json)")
+        return self.register(info.model_dump(mode="json", exclude={"stale"}))
+
+    def _row(self, r: tuple) -> AdapterVersion:
+        info = json.loads(r[4])
+        return AdapterVersion(
+            expert=r[0],
+            version=r[1],
+            status=r[2],
+            registered_at=r[3],
+            path=info.get("path", ""),
+            base=info.get("base", ""),
+            data_sha256=info.get("data_sha256", ""),
+            training=info.get("training", {}),
+            prompt_version=info.get("prompt_version"),
+            final_loss=info.get("final_loss"),
+            evals=json.loads(r[5]),
+        )
+
+    def versions(self, expert: str | None = None) -> list[AdapterVersion]:
+        q, args = "SELECT * FROM adapter_versions", ()
+        if expert:
+            q, args = q + " WHERE expert = ?", (expert,)
+        with closing(self._connect()) as db:
+            rows = db.execute(q + " ORDER BY expert, version", args).fetchall()
+        return [self._row(r) for r in rows]
+
+    def version(self, expert: str, version: int) -> AdapterVersion:
+        with closing(self._connect()) as db:
+            r = db.execute(
+                "SELECT * FROM adapter_versions WHERE expert = ? AND version = ?", (expert, version)
+            ).fetchone()
+        if r is None:
+            raise InputError(f"no adapter version {expert} v{version} in the registry")
+        return self._row(r)
+
+    def _set_status(self, db: sqlite3.Connection, expert: str, version: int, s: Status) -> None:
+        db.execute(
+            "UPDATE adapter_versions SET status = ? WHERE expert = ? AND version = ?",
+            (s, expert, version),
+        )
+
+    def attach_eval(self, expert: str, version: int, key: str, result: dict[str, Any]) -> None:
+        """Keep eval results with the version (`comparison` is what promotion reads)."""
+        v = self.version(expert, version)
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "UPDATE adapter_versions SET evals = ? WHERE expert = ? AND version = ?",
+                (json.dumps({**v.evals, key: result}), expert, version),
+            )
+
+    # -- rollouts -------------------------------------------------------------------------------
+    def rollout(self, expert: str) -> Rollout | None:
+        with closing(self._connect()) as db:
+            r = db.execute("SELECT * FROM rollouts WHERE expert = ?", (expert,)).fetchone()
+        return None if r is None else Rollout(**dict(zip(Rollout.model_fields, r, strict=True)))
+
+    def rollouts(self) -> list[Rollout]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT * FROM rollouts ORDER BY expert").fetchall()
+        return [Rollout(**dict(zip(Rollout.model_fields, r, strict=True))) for r in rows]
+
+    def _save_rollout(self, db: sqlite3.Connection, r: Rollout) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO rollouts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (r.expert, r.incumbent, r.candidate, r.mode, r.fraction, r.started_at, r.note),
+        )
+
+    def activate(self, expert: str, version: int) -> Rollout:
+        """Make a version the incumbent directly (first deployment of an expert)."""
+        self.version(expert, version)
+        cur = self.rollout(expert)
+        with closing(self._connect()) as db, db:
+            if cur and cur.incumbent and cur.incumbent != version:
+                self._set_status(db, expert, cur.incumbent, "retired")
+            self._set_status(db, expert, version, "active")
+            r = Rollout(
+                expert=expert,
+                incumbent=version,
+                candidate=None,
+                mode="off",
+                fraction=0.0,
+                started_at=_now(),
+                note="activated",
+            )
+            self._save_rollout(db, r)
+        return r
+
+    def start(
+        self, expert: str, candidate: int, mode: Mode, fraction: float | None = None
+    ) -> Rollout:
+        """Put a candidate beside the incumbent in shadow or canary mode."""
+        self.version(expert, candidate)
+        cur = self.rollout(expert)
+        if cur is None or cur.incumbent is None:
+            raise InputError(f"{expert} has no active version: activate one first")
+        if candidate == cur.incumbent:
+            raise InputError(f"{expert} v{candidate} is already the active version")
+        r = Rollout(
+            expert=expert,
+            incumbent=cur.incumbent,
+            candidate=candidate,
+            mode=mode,
+            fraction=self.cfg.canary_fraction if fraction is None else fraction,
+            started_at=_now(),
+            note=f"{mode} started",
+        )
+        with closing(self._connect()) as db, db:
+            self._set_status(db, expert, candidate, "candidate")
+            self._save_rollout(db, r)
+        return r
+
+    def route(self, expert: str, run_id: str) -> tuple[Route, int | None, int | None]:
+        """The route for one expert on one run, with (serving version, shadow version)."""
+        r = self.rollout(expert)
+        if r is None:
+            return Route(serve="incumbent"), None, None
+        if r.candidate is None or r.mode == "off":
+            return Route(serve="incumbent"), r.incumbent, None
+        rt = route(run_id, r.mode, r.fraction, salt=expert)
+        serving = r.candidate if rt.serve == "candidate" else r.incumbent
+        return rt, serving, r.candidate if rt.shadow else None
+
+    def record(self, expert: str, sample: Sample) -> None:
+        r = self.rollout(expert)
+        if r is None or r.candidate is None:
+            return
+        version = r.candidate if sample.arm == "candidate" else r.incumbent
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT INTO rollout_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sample.run_id,
+                    expert,
+                    version,
+                    sample.arm,
+                    int(sample.error),
+                    int(sample.hazmat),
+                    sample.latency_ms,
+                    None if sample.agrees is None else int(sample.agrees),
+                    _now(),
+                ),
+            )
+
+    def samples(self, expert: str) -> list[Sample]:
+        r = self.rollout(expert)
+        if r is None or r.candidate is None:
+            return []
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT run_id, arm, error, hazmat, latency_ms, agrees FROM rollout_samples"
+                " WHERE expert = ? AND ((arm = 'candidate' AND version = ?) OR"
+                " (arm = 'incumbent' AND version = ?)) AND ts >= ?",
+                (expert, r.candidate, r.incumbent, r.started_at),
+            ).fetchall()
+        return [
+            Sample(
+                run_id=x[0],
+                arm=x[1],
+                error=bool(x[2]),
+                hazmat=bool(x[3]),
+                latency_ms=x[4],
+                agrees=None if x[5] is None else bool(x[5]),
+            )
+            for x in rows
+        ]
+
+    def status(self, expert: str) -> RolloutStatus | None:
+        r = self.rollout(expert)
+        if r is None:
+            return None
+        xs = self.samples(expert)
+        inc, cand = arm_stats(xs, "incumbent"), arm_stats(xs, "candidate")
+        check = (
+            check_rollback(inc, cand, self.cfg)
+            if r.candidate is not None
+            else Verdict(action="continue", reasons=["no candidate"])
+        )
+        return RolloutStatus(rollout=r, incumbent=inc, candidate=cand, check=check)
+
+    def rollback(self, expert: str, reason: str = "manual rollback") -> Rollout:
+        """Stop the candidate: the incumbent serves everything again."""
+        r = self.rollout(expert)
+        if r is None or r.candidate is None:
+            raise InputError(f"{expert} has no candidate to roll back")
+        out = r.model_copy(update={"candidate": None, "mode": "off", "note": reason[:500]})
+        with closing(self._connect()) as db, db:
+            self._set_status(db, expert, r.candidate, "rolled_back")
+            self._save_rollout(db, out)
+        return out
+
+    def auto_check(self, expert: str) -> Verdict:
+        """Apply the rollback rule; rolls back on breach. Call after recording samples."""
+        st = self.status(expert)
+        if st is None or st.rollout.candidate is None:
+            return Verdict(action="continue", reasons=["no candidate"])
+        if st.check.action == "rollback":
+            self.rollback(expert, "automatic rollback: " + "; ".join(st.check.reasons))
+        return st.check
+
+    def promote(self, expert: str, force: bool = False) -> Verdict:
+        """Candidate becomes the incumbent if every promotion gate passes (or `force`)."""
+        st = self.status(expert)
+        if st is None or st.rollout.candidate is None:
+            raise InputError(f"{expert} has no candidate to promote")
+        cand = self.version(expert, st.rollout.candidate)
+        raw = cand.evals.get("comparison")
+        comparison = Comparison.model_validate(raw) if raw else None
+        verdict = check_promotion(st.incumbent, st.candidate, comparison, self.cfg)
+        if verdict.action == "rollback":
+            self.rollback(expert, "automatic rollback at promotion: " + "; ".join(verdict.reasons))
+            return verdict
+        if verdict.action != "promote" and not force:
+            return verdict
+        self.activate(expert, cand.version)
+        if force and verdict.action != "promote":
+            return Verdict(action="promote", reasons=["forced", *verdict.reasons])
+        return verdict
