@@ -110,3 +110,28 @@ def adapters_rollback(
     """Stop the candidate now; the incumbent serves every run."""
     r = _registry(config).rollback(expert, reason)
     out_console.print(f"{expert}: rolled back; v{r.incumbent} serves every run")
+
+
+@handles_errors
+def adapters_attach_eval(
+    expert: str = typer.Argument(...),
+    version: int = typer.Argument(..., help="Candidate version the eval was run with"),
+    eval_id: str = typer.Argument(..., help="Stored eval run of the candidate"),
+    against: str = typer.Option(..., "--against", help="Stored eval run of the incumbent"),
+    config: str | None = typer.Option(None, "--config", "-c"),
+) -> None:
+    """Attach a paired eval (candidate vs incumbent) to a version: promotion reads it."""
+    from crisis_mas.config import load_config
+    from crisis_mas.errors import InputError
+    from crisis_mas.evals.compare import compare_runs
+    from crisis_mas.evals.store import EvalStore
+
+    store = EvalStore(load_config(config).store.path)
+    cand, base = store.get(eval_id), store.get(against)
+    if cand is None or base is None:
+        raise InputError(f"no stored eval run '{eval_id if cand is None else against}'")
+    cmp = compare_runs(base, cand)
+    reg = _registry(config)
+    reg.attach_eval(expert, version, eval_id, cand.metrics.model_dump())
+    reg.attach_eval(expert, version, "comparison", cmp.model_dump())
+    out_console.print(f"{expert} v{version}: {cmp.verdict}", highlight=False, soft_wrap=True)

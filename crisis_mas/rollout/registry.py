@@ -340,6 +340,14 @@ class Registry:
         )
         return RolloutStatus(rollout=r, incumbent=inc, candidate=cand, check=check)
 
+    def active_paths(self) -> dict[str, str]:
+        """Expert -> adapter directory of its active version (merge into `model.adapters`)."""
+        return {
+            r.expert: self.version(r.expert, r.incumbent).path
+            for r in self.rollouts()
+            if r.incumbent is not None
+        }
+
     def rollback(self, expert: str, reason: str = "manual rollback") -> Rollout:
         """Stop the candidate: the incumbent serves everything again."""
         r = self.rollout(expert)

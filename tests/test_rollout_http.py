@@ -1,0 +1,77 @@
+"""Rollout over HTTP (the Serve app's controls), shadow samples and eval attachment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from evalkit import make_report, scenario
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from test_rollout import CFG, _eval, _info, _samples
+from typer.testing import CliRunner
+
+from crisis_mas.config import AppConfig
+from crisis_mas.evals.store import EvalStore
+from crisis_mas.rollout.api import rollout_router
+from crisis_mas.rollout.registry import Registry
+from crisis_mas.rollout.shadow import SHADOW_ID_BASE, candidate_ref, shadow_samples
+
+
+def test_rollout_router(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    reg = Registry(db, CFG)
+    reg.register(_info("a"))
+    reg.register(_info("b"))
+    reg.activate("fire", 1)
+    reg.start("fire", 2, "canary", 0.3)
+    app = FastAPI()
+    app.include_router(rollout_router(AppConfig.model_validate({"store": {"path": str(db)}})))
+    c = TestClient(app)
+    body = c.get("/v1/adapters/rollout").json()
+    assert body["rollouts"][0]["rollout"]["candidate"] == 2 and len(body["versions"]) == 2
+    held = c.post("/v1/adapters/fire/promote")
+    assert held.status_code == 409 and held.json()["action"] == "hold"
+    assert c.post("/v1/adapters/fire/rollback").status_code == 200
+    again = c.post("/v1/adapters/fire/rollback")
+    assert again.status_code == 409 and again.json()["error"]["param"] == "expert"
+    assert reg.active_paths() == {"fire": "/adapters/fire-a"}
+
+
+def test_shadow_samples_and_candidate_identity() -> None:
+    s = scenario("elefsina_ammonia")
+    a, b = s.alternative_ids[0], s.alternative_ids[1]
+    inc = make_report(s, a, run_id="run-1", firsts={"fire": a, "police": a})
+    sh = make_report(s, b, run_id="shadow", firsts={"fire": b, "police": a})
+    fi, fc = shadow_samples(inc, sh, "fire")
+    assert fi.arm == "incumbent" and fc.arm == "candidate" and fc.run_id == "run-1"
+    assert fc.agrees is False and shadow_samples(inc, sh, "police")[1].agrees is True
+    assert shadow_samples(inc, sh, "medical") is None
+    ref = candidate_ref("fire", 3, "/p")
+    assert ref.name == "fire@v3" and ref.id == SHADOW_ID_BASE + 3
+
+
+def test_attach_eval_then_promote(tmp_path: Path) -> None:
+    from crisis_mas.cli.rollout import adapters_attach_eval
+
+    db = tmp_path / "runs.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"store: {{path: {db}}}\n")
+    store = EvalStore(db)
+    store.save(_eval("base", False))
+    store.save(_eval("cand", True))
+    reg = Registry(db, CFG)
+    reg.register(_info("a"))
+    reg.register(_info("b"))
+    reg.activate("fire", 1)
+    reg.start("fire", 2, "canary", 0.5)
+    for smp in _samples("incumbent", 25) + _samples("candidate", 25):
+        reg.record("fire", smp)
+    app = typer.Typer()
+    app.command()(adapters_attach_eval)
+    out = CliRunner().invoke(app, ["fire", "2", "cand", "--against", "base", "-c", str(cfg)])
+    assert out.exit_code == 0 and "better" in out.stdout
+    assert "cand" in reg.version("fire", 2).evals
+    assert reg.promote("fire").action == "promote" and reg.rollout("fire").incumbent == 2
+    missing = CliRunner().invoke(app, ["fire", "2", "nope", "--against", "base", "-c", str(cfg)])
+    assert missing.exit_code == 2
