@@ -61,3 +61,39 @@ def test_eval_command_compares_against_a_stored_run(tmp_path: Path, monkeypatch)
 
     missing = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--against", "nope"])
     assert missing.exit_code == 2 and "no config file or stored eval run" in missing.output
+
+
+def test_eval_command_with_judge(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from test_eval_judge import PositionBiased
+
+    import crisis_mas.evals.harness as harness
+    import crisis_mas.serving.factory as factory
+    from crisis_mas.cli.eval import eval as eval_cmd
+
+    db = tmp_path / "runs.db"
+    cfg_file = tmp_path / "a.yaml"
+    cfg_file.write_text(
+        f"model: {{use_adapters: false}}\nops: {{chain: []}}\nrag: {{enabled: false}}\n"
+        f"store: {{path: {db}}}\n"
+    )
+    real = harness.run_suite
+    monkeypatch.setattr(
+        harness,
+        "run_suite",
+        lambda suite, config, label, **kw: real(
+            suite, config, label, assessor=Assessor(config, pool=FakePool(0))
+        ),
+    )
+    monkeypatch.setattr(factory, "build_pool", lambda model, adapters: PositionBiased())
+    app = typer.Typer()
+    app.command()(eval_cmd)
+    runner = CliRunner()
+    first = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--json"])
+    base_id = json.loads(first.stdout)["eval"]["eval_id"]
+    args = ["bundled", "-c", str(cfg_file), "--against", base_id, "--judge", str(cfg_file)]
+    out = runner.invoke(app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    judge = json.loads(out.stdout)["judge"]
+    assert judge["ties"] == 8 and judge["wins_a"] == judge["wins_b"] == 0  # position bias cancels
+    no_base = runner.invoke(app, ["bundled", "-c", str(cfg_file), "--judge", str(cfg_file)])
+    assert no_base.exit_code == 2 and "--against" in no_base.output

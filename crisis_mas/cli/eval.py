@@ -58,6 +58,11 @@ def eval(  # noqa: A001 - the command is called `eval`
     set_reference: bool = typer.Option(
         False, "--set-reference", help="Make this run the suite's reference for concept drift"
     ),
+    judge: str | None = typer.Option(
+        None,
+        "--judge",
+        help="Also run the pairwise LLM judge with this config's model (needs --against)",
+    ),
 ) -> None:
     """Evaluate a config on a labelled suite; with --against, a paired comparison and verdict."""
     from crisis_mas.errors import InputError
@@ -77,11 +82,16 @@ def eval(  # noqa: A001 - the command is called `eval`
             if base is None:
                 raise InputError(f"--against: no config file or stored eval run '{against}'")
     cmp = compare_runs(base, run) if base is not None else None
+    if judge and base is None:
+        raise InputError("--judge compares two configs: give --against too")
+    verdicts = _judge(judge, base, run, cfg) if judge and base is not None else None
     if json:
         out = {"eval": {**run.model_dump(), "metrics": run.metrics.model_dump()}}
         if base is not None and cmp is not None:
             out["baseline"] = {**base.model_dump(), "metrics": base.metrics.model_dump()}
             out["comparison"] = cmp.model_dump()
+        if verdicts is not None:
+            out["judge"] = verdicts.model_dump()
         print(_json.dumps(out, ensure_ascii=False))
         return
     t = Table(title=f"eval {run.eval_id} — suite {run.suite}, {run.metrics.n_runs} runs")
@@ -101,3 +111,34 @@ def eval(  # noqa: A001 - the command is called `eval`
             out_console.print(f"[yellow]{s.scenario_id}[/]: {s.recommended} — {why}")
     if cmp is not None:
         out_console.print(f"[bold]verdict:[/] {cmp.verdict}", highlight=False)
+    if verdicts is not None:
+        out_console.print(
+            f"judge ({run.config} vs {base.config}): {run.config} wins {verdicts.wins_b}, "  # type: ignore[union-attr]
+            f"{base.config} wins {verdicts.wins_a}, ties {verdicts.ties} "  # type: ignore[union-attr]
+            f"(mean P({run.config} better) {verdicts.mean_p_b:.2f}; both orders, equal length)",
+            highlight=False,
+        )
+
+
+def _judge(judge_config: str, base, run, cfg):  # noqa: ANN001, ANN202 - lazily imported types
+    """Judge the first repeat of every common scenario: A = baseline, B = config under test."""
+    from crisis_mas.config import load_config
+    from crisis_mas.evals.judge import judge_pairs, summarise
+    from crisis_mas.evals.labels import load_suite
+    from crisis_mas.runstore import RunStore
+    from crisis_mas.serving.factory import build_pool
+
+    scenarios = {x.scenario.id: x.scenario for x in load_suite(run.suite)}
+    runs = RunStore(cfg.store.path)
+    a_ids = {s.scenario_id: s.run_id for s in reversed(base.scores)}
+    pairs = []
+    for s in run.scores:
+        if s.scenario_id in a_ids and s.run_id.endswith("-0"):
+            ra, rb = runs.get(a_ids[s.scenario_id]), runs.get(s.run_id)
+            if ra is not None and rb is not None and s.scenario_id in scenarios:
+                pairs.append((scenarios[s.scenario_id], ra, rb))
+    pool = build_pool(load_config(judge_config).model, [])
+    try:
+        return summarise(judge_pairs(pool, pairs))
+    finally:
+        pool.close()
