@@ -75,3 +75,16 @@ def test_attach_eval_then_promote(tmp_path: Path) -> None:
     assert reg.promote("fire").action == "promote" and reg.rollout("fire").incumbent == 2
     missing = CliRunner().invoke(app, ["fire", "2", "nope", "--against", "base", "-c", str(cfg)])
     assert missing.exit_code == 2
+
+
+def test_routes_and_record_many_for_a_run(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "runs.db", CFG)
+    reg.register(_info("a"))
+    reg.register(_info("b"))
+    reg.activate("fire", 1)
+    reg.start("fire", 2, "shadow")
+    rts = reg.routes("run-9", ["fire", "police"])
+    assert rts["fire"].shadow and rts["fire"].serve == "incumbent"
+    assert rts["police"].serve == "incumbent" and not rts["police"].shadow
+    reg.record_many({"fire": _samples("candidate", 3), "police": _samples("incumbent", 2)})
+    assert len(reg.samples("fire")) == 3

@@ -283,26 +283,48 @@ class Registry:
         serving = r.candidate if rt.serve == "candidate" else r.incumbent
         return rt, serving, r.candidate if rt.shadow else None
 
+    def routes(self, run_id: str, experts: list[str]) -> dict[str, Route]:
+        """Routes for every expert of one run with one read (the request-path call)."""
+        active = {r.expert: r for r in self.rollouts()}
+        out = {}
+        for e in experts:
+            r = active.get(e)
+            if r is None or r.candidate is None or r.mode == "off":
+                out[e] = Route(serve="incumbent")
+            else:
+                out[e] = route(run_id, r.mode, r.fraction, salt=e)
+        return out
+
     def record(self, expert: str, sample: Sample) -> None:
-        r = self.rollout(expert)
-        if r is None or r.candidate is None:
+        self.record_many({expert: [sample]})
+
+    def record_many(self, samples: dict[str, list[Sample]]) -> None:
+        """Record samples of experts under rollout in one transaction (others are ignored)."""
+        active = {r.expert: r for r in self.rollouts() if r.candidate is not None}
+        rows = []
+        for expert, xs in samples.items():
+            r = active.get(expert)
+            if r is None:
+                continue
+            for smp in xs:
+                version = r.candidate if smp.arm == "candidate" else r.incumbent
+                rows.append(
+                    (
+                        smp.run_id,
+                        expert,
+                        version,
+                        smp.arm,
+                        int(smp.error),
+                        int(smp.hazmat),
+                        smp.latency_ms,
+                        None if smp.agrees is None else int(smp.agrees),
+                        _now(),
+                    )
+                )
+        if not rows:
             return
-        version = r.candidate if sample.arm == "candidate" else r.incumbent
         with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT INTO rollout_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sample.run_id,
-                    expert,
-                    version,
-                    sample.arm,
-                    int(sample.error),
-                    int(sample.hazmat),
-                    sample.latency_ms,
-                    None if sample.agrees is None else int(sample.agrees),
-                    _now(),
-                ),
-            )
+            db.executemany("INSERT INTO rollout_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def samples(self, expert: str) -> list[Sample]:
         r = self.rollout(expert)
