@@ -88,3 +88,39 @@ def test_routes_and_record_many_for_a_run(tmp_path: Path) -> None:
     assert rts["police"].serve == "incumbent" and not rts["police"].shadow
     reg.record_many({"fire": _samples("candidate", 3), "police": _samples("incumbent", 2)})
     assert len(reg.samples("fire")) == 3
+
+
+def test_run_shadow_never_touches_the_served_report(tmp_path: Path) -> None:
+    from evalkit import FakePool, fake_config
+
+    from crisis_mas.pipeline import Assessor
+    from crisis_mas.rollout.shadow import run_shadow
+
+    class SeesAdapters(FakePool):
+        def __init__(self) -> None:
+            super().__init__(prefer=0)
+            self.adapters: list[str | None] = []
+
+        def generate(self, requests):  # noqa: ANN001, ANN201
+            self.adapters += [r.adapter.name if r.adapter else None for r in requests]
+            return super().generate(requests)
+
+    reg = Registry(tmp_path / "runs.db", CFG)
+    reg.register(_info("a"))
+    reg.register(_info("b"))
+    reg.activate("fire", 1)
+    reg.start("fire", 2, "shadow")
+    s = scenario("elefsina_ammonia")
+    pool = SeesAdapters()
+    assessor = Assessor(fake_config(str(tmp_path / "runs.db")), pool=pool)
+    served = assessor.run(s, ["fire", "police"], "run-1")
+    before = served.model_dump_json()
+    shadow = run_shadow(assessor, s, served, {"fire": (2, "/adapters/fire-b")}, reg)
+    assert served.model_dump_json() == before  # the served decision is untouched
+    assert shadow is not None and shadow.run_id == "shadow-run-1"
+    assert [a.expert_id for a in shadow.assessments] == ["fire"]
+    assert shadow.assessments[0].adapter == "fire@v2" and "fire@v2" in pool.adapters
+    xs = reg.samples("fire")
+    assert sorted(x.arm for x in xs) == ["candidate", "incumbent"]
+    assert all(x.run_id == "run-1" for x in xs)
+    assert run_shadow(assessor, s, served, {"medical": (1, "/m")}, reg) is None

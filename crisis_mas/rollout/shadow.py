@@ -3,9 +3,16 @@ it yields. The shadow report is logged and compared only; it never reaches `deci
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from crisis_mas.report import Report
 from crisis_mas.rollout.policy import Sample
 from crisis_mas.serving.types import AdapterRef
+
+if TYPE_CHECKING:
+    from crisis_mas.pipeline import Assessor
+    from crisis_mas.rollout.registry import Registry
+    from crisis_mas.scenario import Scenario
 
 SHADOW_ID_BASE = 1000  # LoRA int ids of shadow candidates: never collide with serving ids
 
@@ -39,3 +46,36 @@ def shadow_samples(incumbent: Report, shadow: Report, expert: str) -> tuple[Samp
         agrees=a.recommended is not None and a.recommended == b.recommended,
     )
     return inc, cand
+
+
+def run_shadow(
+    assessor: Assessor,
+    scenario: Scenario,
+    incumbent: Report,
+    candidates: dict[str, tuple[int, str]],
+    registry: Registry | None = None,
+) -> Report | None:
+    """Run the shadow candidates (expert -> (version, adapter path)) on the same scenario, after
+    the incumbent's report exists, and record paired samples. The shadow report is returned for
+    logging only; it never feeds the served decision. Call it off the request path.
+
+    It shares the assessor's (already chained) pool, so guards and HAZMAT checks see the
+    candidate's answers too; the shadow assessor gets an empty chain so links are not doubled.
+    """
+    from crisis_mas.pipeline import Assessor as _Assessor
+
+    experts = [e for e in candidates if any(a.expert_id == e for a in incumbent.assessments)]
+    if not experts:
+        return None
+    cfg = assessor.config
+    shadow_cfg = cfg.model_copy(update={"ops": cfg.ops.model_copy(update={"chain": []})})
+    shadow = _Assessor(shadow_cfg, pool=assessor.pool, experts=experts)
+    shadow.adapters = {
+        **shadow.adapters,
+        **{e: candidate_ref(e, v, p) for e, (v, p) in candidates.items() if e in experts},
+    }
+    report = shadow.run(scenario, experts, f"shadow-{incumbent.run_id}")
+    if registry is not None:
+        pairs = {e: shadow_samples(incumbent, report, e) for e in experts}
+        registry.record_many({e: list(p) for e, p in pairs.items() if p is not None})
+    return report
