@@ -97,3 +97,17 @@ def test_eval_command_with_judge(tmp_path: Path, monkeypatch) -> None:  # noqa: 
     assert judge["ties"] == 8 and judge["wins_a"] == judge["wins_b"] == 0  # position bias cancels
     no_base = runner.invoke(app, ["bundled", "-c", str(cfg_file), "--judge", str(cfg_file)])
     assert no_base.exit_code == 2 and "--against" in no_base.output
+
+
+def test_repeats_and_custom_suite_folder(tmp_path: Path) -> None:
+    import shutil
+
+    from crisis_mas.evals.labels import SUITES_DIR
+
+    suite = tmp_path / "one"
+    suite.mkdir()
+    shutil.copy(SUITES_DIR / "bundled" / "elefsina_ammonia.yaml", suite)
+    cfg = fake_config(str(tmp_path / "runs.db"))
+    run = run_suite(str(suite), cfg, "fake", assessor=Assessor(cfg, pool=FakePool()), repeats=2)
+    assert run.suite == "one" and [s.run_id[-2:] for s in run.scores] == ["-0", "-1"]
+    assert len(run.by_scenario()["hazmat_001"]) == 2

@@ -33,7 +33,7 @@ def _fmt(m: object, key: str | None, fmt: str) -> str:
     return "—" if v is None else fmt.format(v)
 
 
-def _run(suite: str, config: str | None):  # noqa: ANN202 - EvalRun, imported lazily
+def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - EvalRun, imported lazily
     from crisis_mas.cli.common import quiet_engines
     from crisis_mas.config import load_config
     from crisis_mas.evals.harness import run_suite
@@ -42,7 +42,13 @@ def _run(suite: str, config: str | None):  # noqa: ANN202 - EvalRun, imported la
     quiet_engines(False)
     cfg = load_config(config)
     label = Path(config).stem if config else "default"
-    run = run_suite(suite, cfg, label, on_progress=lambda s: err_console.print(f"[dim]{s}[/]"))
+    run = run_suite(
+        suite,
+        cfg,
+        label,
+        repeats=repeats,
+        on_progress=lambda s: err_console.print(f"[dim]{s}[/]"),
+    )
     EvalStore(cfg.store.path).save(run)
     return run, cfg
 
@@ -58,6 +64,7 @@ def eval(  # noqa: A001 - the command is called `eval`
     set_reference: bool = typer.Option(
         False, "--set-reference", help="Make this run the suite's reference for concept drift"
     ),
+    repeats: int = typer.Option(1, "--repeats", min=1, max=20, help="Runs per scenario"),
     judge: str | None = typer.Option(
         None,
         "--judge",
@@ -69,14 +76,14 @@ def eval(  # noqa: A001 - the command is called `eval`
     from crisis_mas.evals.compare import compare_runs
     from crisis_mas.evals.store import EvalStore
 
-    run, cfg = _run(suite, config)
+    run, cfg = _run(suite, config, repeats)
     store = EvalStore(cfg.store.path)
     if set_reference:
         store.set_reference(run.suite, run.eval_id)
     base = None
     if against:
         if Path(against).is_file():
-            base, _ = _run(suite, against)
+            base, _ = _run(suite, against, repeats)
         else:
             base = store.get(against)
             if base is None:
