@@ -50,6 +50,12 @@ def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - Ev
         on_progress=lambda s: err_console.print(f"[dim]{s}[/]"),
     )
     EvalStore(cfg.store.path).save(run)
+    from crisis_mas.evals.labels import load_suite
+    from crisis_mas.evals.langfuse_export import export_eval_run
+
+    exported = export_eval_run(run, load_suite(suite), config=cfg)
+    if exported:
+        err_console.print(f"[dim]exported to Langfuse as experiment run {exported}[/]")
     return run, cfg
 
 
