@@ -64,6 +64,12 @@ class DriftResult(BaseModel):
     message: str
 
 
+def section(config: AppConfig) -> DriftConfig:
+    """`config.drift` once the lead adds it to AppConfig; the defaults until then."""
+    got = getattr(config, "drift", None)
+    return got if isinstance(got, DriftConfig) else DriftConfig()
+
+
 def scenario_text(scenario_type: str, name: str, description: str = "") -> str:
     """The text that represents a scenario input (the same shape as the pipeline's RAG query)."""
     return f"{scenario_type}: {name}. {description}".strip()

@@ -90,6 +90,12 @@ class ReliabilityRow(BaseModel):
     effective_n: float  # decayed outcome weight
 
 
+def section(config: AppConfig) -> ReliabilityConfig:
+    """`config.feedback` once the lead adds it to AppConfig; the defaults until then."""
+    got = getattr(config, "feedback", None)
+    return got if isinstance(got, ReliabilityConfig) else ReliabilityConfig()
+
+
 def _parse_ts(ts: str) -> datetime:
     dt = datetime.fromisoformat(ts)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
@@ -310,7 +316,9 @@ def feedback_router(config: AppConfig) -> Any:
     @router.get("/v1/experts/reliability", summary="Learned reliability per expert and type")
     def get_reliability(crisis_type: str | None = None) -> dict[str, Any]:
         rows = reliability_table(
-            FeedbackStore(path), crisis_types=[crisis_type] if crisis_type else None
+            FeedbackStore(path),
+            section(config),
+            crisis_types=[crisis_type] if crisis_type else None,
         )
         return {"reliability": [r.model_dump() for r in rows]}
 

@@ -157,3 +157,25 @@ def test_feedback_router(tmp_path: Path) -> None:
     assert r.status_code == 422 and "outcome" in json.dumps(r.json())
     rel = c.get("/v1/experts/reliability", params={"crisis_type": "flood"}).json()["reliability"]
     assert {x["expert_id"]: x["right"] for x in rel}["police"] == 1
+
+
+def test_config_sections_default_until_wired() -> None:
+    from types import SimpleNamespace
+
+    from crisis_mas.drift import DriftConfig
+    from crisis_mas.drift import section as drift_section
+    from crisis_mas.feedback import section as feedback_section
+    from crisis_mas.rollout.policy import RolloutConfig
+    from crisis_mas.rollout.policy import section as rollout_section
+
+    assert feedback_section(AppConfig()) == ReliabilityConfig()
+    assert drift_section(AppConfig()) == DriftConfig()
+    assert rollout_section(AppConfig()) == RolloutConfig()
+    wired = SimpleNamespace(
+        feedback=ReliabilityConfig(half_life_days=7),
+        drift=DriftConfig(data_threshold=0.2),
+        rollout=RolloutConfig(canary_fraction=0.05),
+    )
+    assert feedback_section(wired).half_life_days == 7  # type: ignore[arg-type]
+    assert drift_section(wired).data_threshold == 0.2  # type: ignore[arg-type]
+    assert rollout_section(wired).canary_fraction == 0.05

@@ -24,18 +24,20 @@ def drift_check(
     """Check data and concept drift now; drifted checks raise ops alerts."""
     from crisis_mas.config import load_config
     from crisis_mas.drift import (
-        DriftConfig,
         concept_drift,
         data_drift,
         raise_alerts,
         recent_texts,
         reference_texts,
+        section,
     )
     from crisis_mas.evals.labels import resolve_suite
     from crisis_mas.evals.store import EvalStore
 
     cfg = load_config(config)
-    dcfg = DriftConfig() if window is None else DriftConfig(window=window)
+    dcfg = section(cfg)
+    if window is not None:
+        dcfg = dcfg.model_copy(update={"window": window})
     results = [data_drift(recent_texts(cfg.store.path, dcfg.window), reference_texts(), cfg=dcfg)]
     store = EvalStore(cfg.store.path)
     name = resolve_suite(suite).name

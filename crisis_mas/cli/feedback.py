@@ -53,10 +53,12 @@ def experts_reliability(
 ) -> None:
     """Reliability per expert and crisis type, learned from operator outcomes only."""
     from crisis_mas.config import load_config
-    from crisis_mas.feedback import FeedbackStore, reliability_table
+    from crisis_mas.feedback import FeedbackStore, reliability_table, section
 
+    cfg = load_config(config)
     rows = reliability_table(
-        FeedbackStore(load_config(config).store.path),
+        FeedbackStore(cfg.store.path),
+        section(cfg),
         crisis_types=[crisis_type] if crisis_type else None,
     )
     if json:

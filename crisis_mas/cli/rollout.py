@@ -13,9 +13,11 @@ from crisis_mas.cli.common import handles_errors, out_console
 
 def _registry(config: str | None):  # noqa: ANN202 - Registry, imported lazily
     from crisis_mas.config import load_config
+    from crisis_mas.rollout.policy import section
     from crisis_mas.rollout.registry import Registry
 
-    return Registry(load_config(config).store.path)
+    cfg = load_config(config)
+    return Registry(cfg.store.path, section(cfg))
 
 
 @handles_errors

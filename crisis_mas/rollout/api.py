@@ -15,11 +15,13 @@ def rollout_router(config: AppConfig) -> Any:
     from fastapi.responses import JSONResponse, Response
 
     from crisis_mas.errors import InputError
+    from crisis_mas.rollout.policy import section
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.serving.security import error_body
 
     router = APIRouter(tags=["rollout"])
     path = config.store.path
+    rcfg = section(config)
 
     def _err(status: int, message: str, param: str) -> Response:
         body = error_body(status, message, "invalid_request_error", param)
@@ -27,7 +29,7 @@ def rollout_router(config: AppConfig) -> Any:
 
     @router.get("/v1/adapters/rollout", summary="Adapter versions and rollouts with arm stats")
     def status() -> dict[str, Any]:
-        reg = Registry(path)
+        reg = Registry(path, rcfg)
         rollouts = [reg.status(r.expert) for r in reg.rollouts()]
         return {
             "versions": [v.model_dump() for v in reg.versions()],
@@ -37,7 +39,7 @@ def rollout_router(config: AppConfig) -> Any:
     @router.post("/v1/adapters/{expert}/promote", summary="Promote the candidate if gates pass")
     def promote(expert: str, force: bool = Query(False)) -> Response:
         try:
-            v = Registry(path).promote(expert, force)
+            v = Registry(path, rcfg).promote(expert, force)
         except InputError as err:
             return _err(409, str(err), "expert")
         return JSONResponse(v.model_dump(), status_code=200 if v.action == "promote" else 409)
@@ -47,7 +49,7 @@ def rollout_router(config: AppConfig) -> Any:
         expert: str, reason: str = Query("rollback over HTTP", max_length=500)
     ) -> Response:
         try:
-            r = Registry(path).rollback(expert, reason)
+            r = Registry(path, rcfg).rollback(expert, reason)
         except InputError as err:
             return _err(409, str(err), "expert")
         return JSONResponse(r.model_dump())

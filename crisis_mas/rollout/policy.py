@@ -31,6 +31,12 @@ class RolloutConfig(BaseModel):
     promote_latency_margin: float = Field(default=0.10, ge=0)
 
 
+def section(config: object) -> RolloutConfig:
+    """`config.rollout` once the lead adds it to AppConfig; the defaults until then."""
+    got = getattr(config, "rollout", None)
+    return got if isinstance(got, RolloutConfig) else RolloutConfig()
+
+
 class Route(BaseModel):
     """Which adapter version answers (`serve`) and which only runs beside it (`shadow`)."""
 
