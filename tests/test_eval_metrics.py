@@ -139,6 +139,8 @@ def test_paired_comparison_verdicts() -> None:
     same = compare_runs(good, _eval("v3", _picks("good")))
     assert not same.significant and same.mean_diff == 0 and same.p_wilcoxon == 1.0
     assert same.verdict.startswith("no significant difference")
+    twice = compare_runs(good, good.model_copy(update={"eval_id": "e2"}))
+    assert "between v2@e2 and v2@v2" in twice.verdict  # same config: eval ids name the runs
 
     worse = compare_runs(good, bad)
     assert worse.significant and "worse" in worse.verdict and worse.safety_regression

@@ -86,12 +86,15 @@ def compare_runs(a: EvalRun, b: EvalRun, alpha: float = 0.05, reps: int = 5000) 
         or deltas["hazmat_contradiction_rate"] > 0
         or deltas["fact_error_rate"] > 0
     )
+    na, nb = (a.config, b.config)
+    if na == nb:  # the same config file evaluated twice: name the eval runs
+        na, nb = f"{a.config}@{a.eval_id}", f"{b.config}@{b.eval_id}"
     if not diffs:
         head = "no common scenarios: nothing to compare"
     elif significant:
-        head = f"{b.config} is {'better' if mean_diff > 0 else 'worse'} than {a.config}"
+        head = f"{nb} is {'better' if mean_diff > 0 else 'worse'} than {na}"
     else:
-        head = f"no significant difference between {b.config} and {a.config}"
+        head = f"no significant difference between {nb} and {na}"
     p_text = f", Wilcoxon p={p_w:.3f}" if p_w is not None else ""
     verdict = (
         f"{head} (quality diff {mean_diff:+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}], "
