@@ -12,9 +12,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crisis_mas.drift import DriftConfig
 from crisis_mas.errors import InputError
+from crisis_mas.feedback import ReliabilityConfig
 from crisis_mas.ops.config import OpsConfig
 from crisis_mas.rag.config import RagConfig
+from crisis_mas.rollout.policy import RolloutConfig
 from crisis_mas.scenario import describe_validation_error
 from crisis_mas.serving.types import SamplingConfig
 
@@ -86,6 +89,9 @@ class AppConfig(_Strict):
     rag: RagConfig = Field(default_factory=RagConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    feedback: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
 
 
 def load_config(path: str | Path | None) -> AppConfig:

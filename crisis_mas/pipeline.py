@@ -96,6 +96,18 @@ class Assessor:
             self._tracer = get_tracer(self.config)
         return self._tracer
 
+    def learned_reliability(
+        self, scenario: Scenario, profiles: list[ExpertProfile]
+    ) -> dict[str, float] | None:
+        """Per-expert reliability learned from operator outcomes only (the priors without any)."""
+        if not self.config.feedback.use_learned:
+            return None
+        from crisis_mas.feedback import learned_reliability
+
+        return learned_reliability(
+            scenario.type, [p.id for p in profiles], self.config.store.path, self.config.feedback
+        )
+
     @staticmethod
     def scenario_warnings(scenario: Scenario) -> list[str]:
         hz = scenario.expert_selection.hazmat_specific
@@ -147,7 +159,14 @@ class Assessor:
 
         t = time.perf_counter()
         relevance = {s.expert_id: s.relevance for s in selection}
-        decision = decide(scenario, assessments, self.profiles, relevance, self.config.aggregation)
+        decision = decide(
+            scenario,
+            assessments,
+            self.profiles,
+            relevance,
+            self.config.aggregation,
+            self.learned_reliability(scenario, profiles),
+        )
         timings["aggregate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t_start) * 1000
 
@@ -410,3 +429,12 @@ class Assessor:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def persist_run(config: AppConfig, scenario: Scenario, report: Report) -> None:
+    """Keep a finished run: the run store (CLI + API history) and the drift monitor's inputs."""
+    from crisis_mas.drift import record_input
+    from crisis_mas.runstore import RunStore
+
+    RunStore(config.store.path).save(report)
+    record_input(report.run_id, scenario, config.store.path)

@@ -95,3 +95,18 @@ def list_cmd(
     out_console.print(t)
     if not infos:
         err_console.print("no adapters yet: `crisis-mas adapters train --expert all`")
+
+
+def _rollout_commands() -> None:
+    """Versioned adapter rollout (shadow / canary / promote / rollback): docs/evaluation.md."""
+    from crisis_mas.cli import rollout
+
+    app.command("register")(rollout.adapters_register)
+    app.command("start")(rollout.adapters_start)
+    app.command("status")(rollout.adapters_status)
+    app.command("promote")(rollout.adapters_promote)
+    app.command("rollback")(rollout.adapters_rollback)
+    app.command("attach-eval")(rollout.adapters_attach_eval)
+
+
+_rollout_commands()

@@ -45,3 +45,12 @@ def select(scenario: str) -> None:
 
     for s in select_experts(load_scenario(resolve_scenario_path(scenario))):
         out_console.print(f"{s.expert_id:18} relevance {s.relevance:.2f}  {s.reason}")
+
+
+def _reliability_command() -> None:
+    from crisis_mas.cli.feedback import experts_reliability
+
+    app.command("reliability")(experts_reliability)
+
+
+_reliability_command()

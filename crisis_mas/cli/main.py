@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from crisis_mas.cli import adapters, cache, experts, guard, hazmat, health, runs
+from crisis_mas.cli.drift import drift_check
+from crisis_mas.cli.eval import eval as eval_cmd
+from crisis_mas.cli.feedback import feedback
 from crisis_mas.cli.rag import app as rag_app
 from crisis_mas.cli.run import run
 from crisis_mas.cli.serve import serve
@@ -24,6 +27,11 @@ app.add_typer(rag_app, name="rag")
 app.add_typer(cache.app, name="cache")
 app.add_typer(hazmat.app, name="hazmat")
 app.add_typer(guard.app, name="guard")
+app.command("eval")(eval_cmd)
+app.command("feedback")(feedback)
+drift_app = typer.Typer(help="Data and concept drift checks.", no_args_is_help=True)
+drift_app.command("check")(drift_check)
+app.add_typer(drift_app, name="drift")
 app.command("health")(health.health)
 app.command("serve")(serve)
 

@@ -51,8 +51,8 @@ def run(
     from crisis_mas.agents.profiles import get_profiles
     from crisis_mas.agents.selection import select_experts
     from crisis_mas.config import load_config
+    from crisis_mas.pipeline import persist_run
     from crisis_mas.report import to_markdown
-    from crisis_mas.runstore import RunStore
     from crisis_mas.scenario import load_scenario
 
     quiet_engines(verbose)
@@ -71,7 +71,7 @@ def run(
         selected = [s.expert_id for s in select_experts(scen, expert_ids or cfg.agents.experts)]
         with StdoutToStderr() if as_json else _nullctx():
             report = _run_local(cfg, scen, selected)
-        RunStore(cfg.store.path).save(report)
+        persist_run(cfg, scen, report)
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(report.model_dump_json(indent=2))
