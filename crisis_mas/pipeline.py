@@ -25,7 +25,12 @@ from crisis_mas.agents.assessment import (
 )
 from crisis_mas.agents.coordinator import decide
 from crisis_mas.agents.profiles import ExpertProfile, load_profiles
-from crisis_mas.agents.prompting import assessment_messages, prompt_version, templates
+from crisis_mas.agents.prompting import (
+    assessment_messages,
+    prompt_version,
+    scoring_messages,
+    templates,
+)
 from crisis_mas.agents.selection import select_experts
 from crisis_mas.config import AppConfig
 from crisis_mas.ops.chain import build_chain
@@ -335,7 +340,7 @@ class Assessor:
         scorable = [p for p in profiles if state[p.id]["parsed"] is not None]
         reqs = [
             ScoreRequest(
-                messages=state[p.id]["messages"],
+                messages=scoring_messages(p, scenario),
                 prefix=state[p.id]["result"].text.rstrip() + "\n" + prefix,
                 continuations=[" " + i for i in ids],
                 adapter=self.adapters.get(p.id),

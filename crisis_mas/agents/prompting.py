@@ -152,3 +152,22 @@ def format_assessment(
     lines += [f"- {a}" for a in immediate_actions]
     lines.append(f"{templates()['recommend_prefix']}{recommended}")
     return "\n".join(lines)
+
+
+def scoring_messages(profile: ExpertProfile, scenario: Scenario) -> list[ChatMessage]:
+    """A compact prompt for scoring alternative ids after the expert's own answer.
+
+    Scoring needs the log-probability of every prompt token, so its cost grows with the prompt;
+    the persona and the alternatives are what the choice depends on once the answer is written.
+    """
+    return [
+        ChatMessage(
+            role="system",
+            content=f"You are {profile.persona_name}, {profile.title} ({profile.organisation}).",
+        ),
+        ChatMessage(
+            role="user",
+            content=f"SCENARIO {scenario.id}: {scenario.name}\n"
+            f"ALTERNATIVES:\n{_alternatives(scenario)}",
+        ),
+    ]

@@ -69,6 +69,16 @@ def resolve_scenario_path(name: str) -> Path:
     return p
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so `finally` blocks shut engine subprocesses down.
+
+    Without this a terminated `crisis-mas run` leaves vLLM's engine-core process behind.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def quiet_engines(verbose: bool) -> None:
     """Keep vLLM/transformers chatter off the terminal unless asked for."""
     if not verbose:

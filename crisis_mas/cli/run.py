@@ -16,6 +16,7 @@ from crisis_mas.cli.common import (
     out_console,
     quiet_engines,
     resolve_scenario_path,
+    stop_cleanly_on_sigterm,
 )
 from crisis_mas.errors import InputError
 
@@ -56,6 +57,7 @@ def run(
     from crisis_mas.scenario import load_scenario
 
     quiet_engines(verbose)
+    stop_cleanly_on_sigterm()
     cfg = load_config(config)
     scen = load_scenario(resolve_scenario_path(scenario))
     expert_ids = _split_experts(experts)
