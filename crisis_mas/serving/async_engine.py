@@ -192,7 +192,8 @@ class AsyncEngine:
 
         jobs = []
         for r in requests:
-            text = render_chat(self._tok, r.messages)
+            # Same prompt text as VLLMPool: the chat template plus any prefilled answer start.
+            text = render_chat(self._tok, r.messages) + r.assistant_prefix
             ids = self._tok.encode(text)
             self._check_len(len(ids), "the prompt")
             s = r.sampling
@@ -215,7 +216,7 @@ class AsyncEngine:
             results.append(
                 GenerationResult(
                     request_id=r.request_id,
-                    text=comp.text,
+                    text=r.assistant_prefix + comp.text,
                     prompt_tokens=len(o.prompt_token_ids or []),
                     completion_tokens=len(comp.token_ids),
                     latency_ms=ms,
