@@ -35,7 +35,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_cli(
-    *args: str, timeout: float = 900, env: dict[str, str] | None = None
+    *args: str, timeout: float = 1700, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run the installed `crisis-mas` console script as a user would."""
     return subprocess.run(
