@@ -37,12 +37,27 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_cli(
     *args: str, timeout: float = 1700, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the installed `crisis-mas` console script as a user would."""
-    return subprocess.run(
+    """Run the installed `crisis-mas` console script as a user would.
+
+    On a timeout the CLI gets SIGTERM first (it then shuts its vLLM engine down); a plain kill
+    would leave the engine process orphaned.
+    """
+    proc = subprocess.Popen(
         [CLI, *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env={**os.environ, **(env or {})},
         cwd=REPO,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
