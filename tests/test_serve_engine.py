@@ -107,6 +107,10 @@ def test_async_engine_matches_the_offline_pool() -> None:
     async def serve() -> tuple[list, list, tuple]:  # one event loop, as in a Serve replica
         g = await engine.generate(gen, 600)
         s = await engine.score(score, 600)
+        # the same prompts again: the prefix cache now holds the continuations themselves, so
+        # the engine must notice and compute them (not return logprobs it never computed)
+        again = await engine.score(score, 600)
+        assert again[0].logprobs == pytest.approx(s[0].logprobs, abs=0.1 * max(s[0].token_counts))
         # generation and scoring of other requests in flight together, as under HTTP load:
         # the engine batches them (numerics may differ slightly, so only sanity is checked)
         mixed = await asyncio.gather(engine.generate(gen, 600), engine.score(bare, 600))
@@ -138,3 +142,18 @@ def test_async_engine_matches_the_offline_pool() -> None:
     assert all(g.text.startswith(gen[0].assistant_prefix) for g in mixed_gen)
     # the adapter is applied when scoring (the LoRA layers are restricted, not dropped)
     assert served_scores[0].logprobs != pytest.approx(base_scores[0].logprobs, abs=0.5)
+
+
+def test_scores_read_from_the_prefix_cache_only_where_computed() -> None:
+    from types import SimpleNamespace
+
+    from crisis_mas.serving.async_engine import _has_logprobs
+
+    ids = [5, 6, 7, 8]
+    full = SimpleNamespace(prompt_token_ids=ids, prompt_logprobs=[None, {6: 0}, {7: 0}, {8: 0}])
+    assert _has_logprobs(full, 2)
+    gap = SimpleNamespace(prompt_token_ids=ids, prompt_logprobs=[None, {6: 0}, None, {8: 0}])
+    assert _has_logprobs(gap, 3) and not _has_logprobs(gap, 2)
+    wrong = SimpleNamespace(prompt_token_ids=ids, prompt_logprobs=[None, {6: 0}, {9: 0}, {8: 0}])
+    assert not _has_logprobs(wrong, 1)
+    assert not _has_logprobs(SimpleNamespace(prompt_token_ids=ids, prompt_logprobs=None), 1)

@@ -225,15 +225,45 @@ class AsyncEngine:
             )
         return results
 
+    async def _continuation_logprob(
+        self, ids: list[int], start: int, lora: Any
+    ) -> tuple[float, float]:
+        """Sum of log P(ids[i] | ids[:i]) for i >= start, reusing the prefix cache.
+
+        vLLM skips the prefix cache for prompt_logprobs requests by default, so each of an
+        expert's continuations would prefill its whole ~1.5k-token context again (and its
+        generation prompt was just computed too). Reading the cache is exact for the positions
+        the engine computes: all after the cached prefix. If the cache covered a continuation
+        token (the very same prompt scored recently), the request runs again without it.
+        """
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        prompt = TokensPrompt(prompt_token_ids=ids)
+        # detokenize=False: positions served from the cache hold unset values, which vLLM would
+        # otherwise try to decode as tokens (and fail); we only read the computed positions.
+        cached = SamplingParams(
+            max_tokens=1,
+            temperature=0.0,
+            prompt_logprobs=0,
+            detokenize=False,
+            skip_reading_prefix_cache=False,
+        )
+        o, ms = await self._final(prompt, cached, lora)
+        if (o.num_cached_tokens or 0) >= start or not _has_logprobs(o, start):
+            exact = SamplingParams(
+                max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False
+            )
+            o, more = await self._final(prompt, exact, lora)
+            ms += more
+        lps = o.prompt_logprobs
+        return sum(lps[i][ids[i]].logprob for i in range(start, len(ids))), ms
+
     async def score(self, requests: list[ScoreRequest], timeout_s: float) -> list[ScoreResult]:
         """Sum of log-probabilities of each continuation after the prompt (prompt_logprobs)."""
         if not requests:
             return []
         self._require()
-        from vllm import SamplingParams
-        from vllm.inputs import TokensPrompt
-
-        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
         jobs, spans = [], []
         for r in requests:
             lora = self._lora(r.adapter)
@@ -242,15 +272,10 @@ class AsyncEngine:
                 ctx_ids, cont_ids = continuation_token_ids(self._tok, context, cont)
                 self._check_len(len(ctx_ids) + len(cont_ids), "the scoring prompt")
                 spans.append((len(ctx_ids), len(cont_ids)))
-                jobs.append(
-                    self._final(TokensPrompt(prompt_token_ids=ctx_ids + cont_ids), params, lora)
-                )
+                jobs.append(self._continuation_logprob(ctx_ids + cont_ids, len(ctx_ids), lora))
         outs = await self._run_all(jobs, timeout_s, "scoring")
-        sums, lat = [], []
-        for (o, ms), (start, n) in zip(outs, spans, strict=True):
-            ids, lps = o.prompt_token_ids, o.prompt_logprobs
-            sums.append(sum(lps[i][ids[i]].logprob for i in range(start, start + n)))
-            lat.append(ms)
+        sums = [lp for lp, _ in outs]
+        lat = [ms for _, ms in outs]
         results, k = [], 0
         for r in requests:
             m = len(r.continuations)
@@ -265,3 +290,11 @@ class AsyncEngine:
             )
             k += m
         return results
+
+
+def _has_logprobs(output: Any, start: int) -> bool:
+    """Whether the engine returned a logprob for every prompt token from `start` on."""
+    ids, lps = output.prompt_token_ids, output.prompt_logprobs
+    if not lps or len(lps) < len(ids):
+        return False
+    return all(lps[i] is not None and ids[i] in lps[i] for i in range(start, len(ids)))
