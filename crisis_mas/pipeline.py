@@ -35,6 +35,7 @@ from crisis_mas.agents.selection import select_experts
 from crisis_mas.config import AppConfig
 from crisis_mas.ops.chain import build_chain
 from crisis_mas.report import ModelRef, Report
+from crisis_mas.rollout import live
 from crisis_mas.scenario import Scenario
 from crisis_mas.serving.factory import build_pool, expert_adapters
 from crisis_mas.serving.pool import ModelPool, ModelPoolError
@@ -81,8 +82,12 @@ class Assessor:
         self.profiles = load_profiles()
         roster = experts or list(self.profiles)
         self.adapters: dict[str, AdapterRef] = expert_adapters(config.model, roster)
-        raw = pool or build_pool(config.model, list(self.adapters.values()))
-        self.pool = build_chain(raw, config)
+        if pool is None:
+            # Active rollout candidates are loaded beside the incumbents, so canary and shadow
+            # runs can use them (an engine only serves adapters it was given).
+            extra = live.candidate_refs(config, roster) if _loads_candidates(config) else []
+            pool = build_pool(config.model, [*self.adapters.values(), *extra])
+        self.pool = build_chain(pool, config)
         self._retriever: Any = None
         self._tracer: Any = None
 
@@ -136,6 +141,11 @@ class Assessor:
         run_id = run_id or new_run_id()
         selection = select_experts(scenario, experts or self.config.agents.experts)
         profiles = [self.profiles[s.expert_id] for s in selection]
+        # Canary: experts routed to a candidate adapter on this run (sticky by run id).
+        plan = live.plan_run(
+            self.config, run_id, [p.id for p in profiles], lambda: self.pool.info().adapters
+        )
+        adapters = {**self.adapters, **plan.adapters} if plan else self.adapters
         warnings = self.scenario_warnings(scenario)
         missing = [
             p.id for p in profiles if p.id not in self.adapters and self.config.model.use_adapters
@@ -154,12 +164,12 @@ class Assessor:
 
         t = time.perf_counter()
         self.on_stage("generating")
-        answers = self._generate(scenario, profiles, passages, run_id)
+        answers = self._generate(scenario, profiles, passages, run_id, adapters)
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
         self.on_stage("scoring")
-        assessments = self._score(scenario, profiles, answers, passages, run_id)
+        assessments = self._score(scenario, profiles, answers, passages, run_id, adapters)
         timings["score_ms"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -192,6 +202,7 @@ class Assessor:
         for a in assessments:
             spans[a.expert_id].end(a.model_dump(include={"status", "recommended", "confidence"}))
         trace.end({"recommended": decision.recommended, "consensus": decision.consensus})
+        live.record_run(self.config, plan, report)  # canary samples + automatic rollback
         return report
 
     # -- steps ----------------------------------------------------------------------------------
@@ -219,6 +230,7 @@ class Assessor:
         passages: dict[str, list[dict]],
         run_id: str,
         attempt: int,
+        adapters: dict[str, AdapterRef],
         corrections: dict[str, str] | None = None,
     ) -> list[GenerationRequest]:
         base = self.config.model.sampling
@@ -238,7 +250,7 @@ class Assessor:
                 messages=assessment_messages(
                     p, scenario, passages.get(p.id), (corrections or {}).get(p.id)
                 ),
-                adapter=self.adapters.get(p.id),
+                adapter=adapters.get(p.id),
                 sampling=SamplingConfig.model_validate(sampling.model_dump()),
                 assistant_prefix=templates()["answer_prefix"],
                 tags={**tags, "expert": p.id, "attempt": str(attempt)},
@@ -256,6 +268,7 @@ class Assessor:
         profiles: list[ExpertProfile],
         passages: dict[str, list[dict]],
         run_id: str,
+        adapters: dict[str, AdapterRef],
     ) -> dict[str, dict]:
         """All experts' answers in one batch; retry invalid ones; re-query HAZMAT errors once."""
         state: dict[str, dict] = {
@@ -277,7 +290,7 @@ class Assessor:
         for attempt in range(self.config.agents.max_retries + 1):
             if not todo:
                 break
-            self._call(scenario, todo, passages, run_id, attempt, state)
+            self._call(scenario, todo, passages, run_id, attempt, state, adapters)
             todo = [
                 p for p in todo if state[p.id]["parsed"] is None and state[p.id]["error"] is None
             ]
@@ -288,11 +301,13 @@ class Assessor:
             again = [p for p in profiles if p.id in corrections]
             for p in again:
                 state[p.id]["requeried"] = True
-            self._call(scenario, again, passages, run_id, 0, state, corrections)
+            self._call(scenario, again, passages, run_id, 0, state, adapters, corrections)
         return state
 
-    def _call(self, scenario, todo, passages, run_id, attempt, state, corrections=None) -> None:
-        reqs = self._requests(scenario, todo, passages, run_id, attempt, corrections)
+    def _call(
+        self, scenario, todo, passages, run_id, attempt, state, adapters, corrections=None
+    ) -> None:
+        reqs = self._requests(scenario, todo, passages, run_id, attempt, adapters, corrections)
         try:
             results: list[GenerationResult] = self.pool.generate(reqs)
         except ModelPoolError as err:
@@ -332,6 +347,7 @@ class Assessor:
         state: dict[str, dict],
         passages: dict[str, list[dict]],
         run_id: str,
+        adapters: dict[str, AdapterRef],
     ) -> list[Assessment]:
         ids = scenario.alternative_ids
         # "Recommended:" + " <id>": the id keeps its leading space, so it is tokenised the way the
@@ -343,7 +359,7 @@ class Assessor:
                 messages=scoring_messages(p, scenario),
                 prefix=state[p.id]["result"].text.rstrip() + "\n" + prefix,
                 continuations=[" " + i for i in ids],
-                adapter=self.adapters.get(p.id),
+                adapter=adapters.get(p.id),
                 tags={
                     "run_id": run_id,
                     "expert": p.id,
@@ -365,7 +381,7 @@ class Assessor:
         out = []
         for p in profiles:
             s = state[p.id]
-            adapter = self.adapters.get(p.id)
+            adapter = adapters.get(p.id)
             common = dict(
                 expert_id=p.id,
                 expert_name=f"{p.persona_name}, {p.title}",
@@ -434,6 +450,11 @@ class Assessor:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _loads_candidates(config: AppConfig) -> bool:
+    """Backends that load adapters from local paths (an OpenAI server names its own models)."""
+    return config.model.use_adapters and config.model.backend in ("vllm", "transformers")
 
 
 def persist_run(config: AppConfig, scenario: Scenario, report: Report) -> None:

@@ -70,6 +70,9 @@ def run_shadow(
     cfg = assessor.config
     shadow_cfg = cfg.model_copy(update={"ops": cfg.ops.model_copy(update={"chain": []})})
     shadow = _Assessor(shadow_cfg, pool=assessor.pool, experts=experts)
+    # Reuse the open knowledge base and the tracer: re-opening them per shadow would re-hash the
+    # corpus and cache one tracer per config copy.
+    shadow._retriever, shadow._tracer = assessor.retriever(), assessor.tracer()
     shadow.adapters = {
         **shadow.adapters,
         **{e: candidate_ref(e, v, p) for e, (v, p) in candidates.items() if e in experts},

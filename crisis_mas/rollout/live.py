@@ -1,0 +1,279 @@
+"""Adapter rollout on live requests: canary routing inside `Assessor.run`, shadow runs after the
+user's report exists.
+
+The request path pays one `stat` of the run store file and, when it exists, one SELECT; it never
+creates a database and makes no model call unless a rollout is active. A candidate is only used
+when the model pool has it loaded (`pool.info().adapters` lists its `expert@vN` name): a pool
+that cannot serve it (for example a Serve model pool started without it) keeps serving the
+incumbent instead of failing the user's request. Eval runs (`eval-*`) and shadow runs
+(`shadow-*`) are never routed, so a paired eval is not contaminated by a canary.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crisis_mas.rollout.policy import Arm, Mode, route, section
+from crisis_mas.rollout.shadow import candidate_ref
+from crisis_mas.serving.types import AdapterRef
+
+if TYPE_CHECKING:
+    from crisis_mas.config import AppConfig
+    from crisis_mas.pipeline import Assessor
+    from crisis_mas.report import Report
+    from crisis_mas.scenario import Scenario
+
+log = logging.getLogger("crisis_mas.rollout.live")
+
+NOT_LIVE = ("eval-", "shadow-")  # run-id prefixes that never take part in a rollout
+
+_ACTIVE = """
+SELECT r.expert, r.mode, r.fraction, r.candidate, v.info
+FROM rollouts r JOIN adapter_versions v ON v.expert = r.expert AND v.version = r.candidate
+WHERE r.candidate IS NOT NULL AND r.mode IN ('shadow', 'canary')
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An active candidate version of one expert's adapter."""
+
+    expert: str
+    version: int
+    mode: Mode
+    fraction: float
+    path: str
+
+    @property
+    def ref(self) -> AdapterRef:
+        """Its distinct LoRA identity (`expert@vN`, id 1000+N)."""
+        return candidate_ref(self.expert, self.version, self.path)
+
+
+@dataclass
+class LivePlan:
+    """Per-run canary routing: adapter overrides and the arm that serves each canary expert."""
+
+    run_id: str
+    adapters: dict[str, AdapterRef] = field(default_factory=dict)
+    arms: dict[str, Arm] = field(default_factory=dict)
+
+
+def store_file(config: AppConfig) -> Path:
+    """The run store file that holds the registry (`store.path`, else `$CRISIS_MAS_HOME`)."""
+    if config.store.path:
+        return Path(config.store.path).expanduser()
+    from crisis_mas.paths import home
+
+    return home() / "runs.db"
+
+
+def active_candidates(config: AppConfig) -> dict[str, Candidate]:
+    """Expert -> its candidate in shadow or canary mode; {} without a registry (nothing created)."""
+    import json
+
+    path = store_file(config)
+    if not path.is_file():
+        return {}
+    try:
+        with closing(sqlite3.connect(path, timeout=5)) as db:
+            rows = db.execute(_ACTIVE).fetchall()
+    except sqlite3.Error as err:  # no registry tables yet, or a locked/broken file
+        if "no such table" not in str(err):
+            log.warning("rollout registry unreadable (%s): serving incumbents", err)
+        return {}
+    out = {}
+    for expert, mode, fraction, version, info in rows:
+        try:
+            path_ = str(json.loads(info).get("path", ""))
+        except ValueError:
+            log.warning("rollout registry: unreadable metadata of %s v%s", expert, version)
+            continue
+        out[expert] = Candidate(expert, int(version), mode, float(fraction), path_)
+    return out
+
+
+def _on_disk(c: Candidate) -> bool:
+    return (Path(c.path) / "adapter_config.json").is_file()
+
+
+def candidate_refs(config: AppConfig, experts: Iterable[str]) -> list[AdapterRef]:
+    """Adapters of the active candidates of these experts, for a pool the Assessor builds (only
+    those whose directory exists: a missing LoRA would fail the whole engine batch)."""
+    wanted = set(experts)
+    refs = []
+    for c in active_candidates(config).values():
+        if c.expert not in wanted:
+            continue
+        if _on_disk(c):
+            refs.append(c.ref)
+        else:
+            _warn_once(f"{c.expert} v{c.version} candidate adapter not found at {c.path}")
+    return refs
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(message: str) -> None:
+    with _warned_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    log.warning(message)
+
+
+def _servable(c: Candidate, loaded: set[str]) -> bool:
+    if c.ref.name in loaded:
+        return True
+    _warn_once(
+        f"{c.expert} v{c.version} is in {c.mode} but the model pool has not loaded "
+        f"{c.ref.name}: the incumbent serves and no {c.mode} samples are taken"
+    )
+    return False
+
+
+def plan_run(
+    config: AppConfig, run_id: str, experts: list[str], loaded: Callable[[], list[str]]
+) -> LivePlan | None:
+    """Canary routing for one run: each canary expert goes to the candidate for its sticky share
+    of run ids (`policy.route`, the rule `Registry.route` applies). None when nothing is active.
+    `loaded` lists the pool's adapter names; it is only called when a canary is active."""
+    if run_id.startswith(NOT_LIVE):
+        return None
+    try:
+        canaries = {
+            e: c
+            for e, c in active_candidates(config).items()
+            if e in experts and c.mode == "canary"
+        }
+        names = set(loaded()) if canaries else set()
+    except Exception as err:  # routing must never fail a run: the incumbents serve
+        log.warning("canary routing skipped for run %s: %s", run_id, err)
+        return None
+    if not canaries:
+        return None
+    plan = LivePlan(run_id)
+    for e, c in canaries.items():
+        if not _servable(c, names):
+            continue
+        arm = route(run_id, "canary", c.fraction, salt=e).serve
+        plan.arms[e] = arm
+        if arm == "candidate":
+            plan.adapters[e] = c.ref
+    return plan if plan.arms else None
+
+
+def record_run(config: AppConfig, plan: LivePlan | None, report: Report) -> None:
+    """Record each canary expert's sample on the arm that served it, then apply the automatic
+    rollback rule. Never raises: a registry problem must not fail a served run."""
+    if plan is None or not plan.arms:
+        return
+    from crisis_mas.rollout.registry import Registry, samples_from_report
+
+    try:
+        reg = Registry(store_file(config), section(config))
+        samples = samples_from_report(report, plan.arms)
+        reg.record_many({e: [s] for e, s in samples.items() if e in plan.arms})
+        for e in plan.arms:
+            _check(reg, e)
+    except Exception as err:
+        log.warning("rollout samples of run %s not recorded: %s", report.run_id, err)
+
+
+def _check(reg: Any, expert: str) -> None:
+    verdict = reg.auto_check(expert)
+    if verdict.action == "rollback":
+        log.warning("%s candidate rolled back: %s", expert, "; ".join(verdict.reasons))
+
+
+def shadow_candidates(
+    config: AppConfig, report: Report, loaded: Callable[[], list[str]]
+) -> dict[str, tuple[int, str]]:
+    """Expert -> (version, path) of the shadow candidates of a served report's experts."""
+    if report.run_id.startswith(NOT_LIVE):
+        return {}
+    served = {a.expert_id for a in report.assessments}
+    shadows = {
+        e: c for e, c in active_candidates(config).items() if e in served and c.mode == "shadow"
+    }
+    if not shadows:
+        return {}
+    names = set(loaded())
+    return {e: (c.version, c.path) for e, c in shadows.items() if _servable(c, names)}
+
+
+def run_shadows(
+    assessor: Assessor,
+    scenario: Scenario,
+    report: Report,
+    candidates: dict[str, tuple[int, str]] | None = None,
+) -> Report | None:
+    """Run the active shadow candidates beside a served report (after it was returned), record
+    the paired samples, apply the rollback rule and log the comparison. The shadow report never
+    reaches the served decision. Returns it (None when no shadow is active)."""
+    from crisis_mas.rollout.registry import Registry
+    from crisis_mas.rollout.shadow import run_shadow
+
+    config = assessor.config
+    if candidates is None:
+        candidates = shadow_candidates(config, report, lambda: assessor.pool.info().adapters)
+    if not candidates:
+        return None
+    counter = shadow_counter()
+    try:
+        reg = Registry(store_file(config), section(config))
+        shadow = run_shadow(assessor, scenario, report, candidates, reg)
+        for e in candidates:
+            _check(reg, e)
+    except Exception as err:
+        counter.labels("failed").inc()
+        log.warning("shadow run of %s failed: %s", report.run_id, err)
+        return None
+    counter.labels("ran").inc()
+    if shadow is not None:
+        served = {a.expert_id: a for a in report.assessments}
+        for b in shadow.assessments:
+            a = served[b.expert_id]
+            log.info(
+                "shadow %s %s: %s %s first=%s (incumbent %s %s first=%s), %.0f ms",
+                report.run_id,
+                b.expert_id,
+                b.adapter,
+                b.status,
+                b.recommended,
+                a.adapter,
+                a.status,
+                a.recommended,
+                b.latency_ms,
+            )
+    return shadow
+
+
+_METRICS: dict[str, Any] = {}
+_metrics_lock = threading.Lock()
+
+
+def shadow_counter() -> Any:
+    """`crisis_mas_shadow_runs_total{outcome=ran|failed|skipped}` in the ops metrics registry."""
+    with _metrics_lock:
+        if "shadow" not in _METRICS:
+            from prometheus_client import Counter
+
+            from crisis_mas.ops.metrics import REGISTRY
+
+            _METRICS["shadow"] = Counter(
+                "crisis_mas_shadow_runs",
+                "Shadow rollout runs: ran, failed, or skipped because one was already running.",
+                ("outcome",),
+                registry=REGISTRY,
+            )
+        return _METRICS["shadow"]
