@@ -301,8 +301,13 @@ def feedback_router(config: AppConfig) -> Any:
             error_body(status, message, type_, param), status, media_type="application/json"
         )
 
+    # response_model=None: the `Response` annotation is a string here (lazy import), which
+    # FastAPI cannot resolve when it builds /openapi.json.
     @router.post(
-        "/v1/runs/{run_id}/feedback", status_code=201, summary="Record an operator outcome"
+        "/v1/runs/{run_id}/feedback",
+        status_code=201,
+        summary="Record an operator outcome",
+        response_model=None,
     )
     def post_feedback(run_id: str, body: FeedbackIn) -> Response:
         try:

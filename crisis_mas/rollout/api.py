@@ -36,7 +36,13 @@ def rollout_router(config: AppConfig) -> Any:
             "rollouts": [s.model_dump() for s in rollouts if s is not None],
         }
 
-    @router.post("/v1/adapters/{expert}/promote", summary="Promote the candidate if gates pass")
+    # response_model=None: `Response` is a string annotation here (lazy import) that FastAPI
+    # cannot resolve when it builds /openapi.json.
+    @router.post(
+        "/v1/adapters/{expert}/promote",
+        summary="Promote the candidate if gates pass",
+        response_model=None,
+    )
     def promote(expert: str, force: bool = Query(False)) -> Response:
         try:
             v = Registry(path, rcfg).promote(expert, force)
@@ -44,7 +50,9 @@ def rollout_router(config: AppConfig) -> Any:
             return _err(409, str(err), "expert")
         return JSONResponse(v.model_dump(), status_code=200 if v.action == "promote" else 409)
 
-    @router.post("/v1/adapters/{expert}/rollback", summary="Stop the candidate now")
+    @router.post(
+        "/v1/adapters/{expert}/rollback", summary="Stop the candidate now", response_model=None
+    )
     def rollback(
         expert: str, reason: str = Query("rollback over HTTP", max_length=500)
     ) -> Response:

@@ -5,7 +5,12 @@
 deployment. Assessments and chat completions run in bounded worker threads (the pipeline is
 synchronous); every one has a deadline, and every failure becomes a JSON error
 (`{"error": {"message", "type", "param", "code"}}`): 4xx for the caller's input, 503 when the
-model is unavailable or too slow. Every report is saved in the run store before the response.
+model is unavailable or too slow. Every report is saved in the run store (and recorded for the
+drift monitor, `persist_run`) before the response. Adapter rollout: a canary is routed inside
+`Assessor.run`; a shadow candidate runs afterwards on one low-priority background worker, so the
+response never waits for it (a shadow due while another is queued or running is skipped and
+counted in `crisis_mas_shadow_runs_total{outcome="skipped"}`). The feedback and rollout routers
+are mounted behind the same middleware.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -103,6 +110,16 @@ class ApiState:
         self.tasks: set[asyncio.Task] = set()
         self.started = int(time.time())
         self.on_close = on_close
+        # Shadow rollout work: one worker, at most one job queued or running, started only when
+        # no user request is in flight (it waits up to `shadow_wait_s`, then gives up).
+        self.shadow_threads = ThreadPoolExecutor(
+            1, thread_name_prefix="shadow", initializer=_lower_priority
+        )
+        self.shadow_wait_s = float(api.assessment_timeout_s)
+        self._shadow_idle = threading.Event()
+        self._shadow_idle.set()
+        self._busy_lock = threading.Lock()
+        self._inflight = 0
 
     def warmup(self) -> None:
         """Open the knowledge base now (not racing on the first requests); failures are logged
@@ -130,22 +147,89 @@ class ApiState:
 
     # -- work done in threads ---------------------------------------------------------------
     def assess(self, scenario: Scenario, experts: list[str] | None) -> tuple[Report, list[str]]:
-        """One assessment through `Assessor.run`; saved before returning. Raises ApiError."""
-        self._begin()
-        report = self.assessor.run(scenario, experts)
-        errors = self._errors()
-        if errors:
-            raise _model_error(errors)
-        self.runs.save(report)
-        return report, self._replicas()
+        """One assessment through `Assessor.run`; saved (run store + drift input) before
+        returning, then any shadow rollout is handed to the background worker. Raises ApiError."""
+        from crisis_mas.pipeline import persist_run
+
+        with self._user_request():
+            self._begin()
+            report = self.assessor.run(scenario, experts)
+            errors = self._errors()
+            if errors:
+                raise _model_error(errors)
+            persist_run(self.config, scenario, report)
+            replicas = self._replicas()
+        self.schedule_shadow(scenario, report)
+        return report, replicas
 
     def chat(self, request: GenerationRequest) -> tuple[Any, list[str]]:
-        self._begin()
+        with self._user_request():
+            self._begin()
+            try:
+                result = self.assessor.pool.generate([request])[0]
+            except ModelPoolError as err:
+                raise _model_error([err]) from None
+            return result, self._replicas()
+
+    # -- shadow rollout, off the user's latency ---------------------------------------------
+    @contextlib.contextmanager
+    def _user_request(self) -> Any:
+        with self._busy_lock:
+            self._inflight += 1
         try:
-            result = self.assessor.pool.generate([request])[0]
-        except ModelPoolError as err:
-            raise _model_error([err]) from None
-        return result, self._replicas()
+            yield
+        finally:
+            with self._busy_lock:
+                self._inflight -= 1
+
+    def schedule_shadow(self, scenario: Scenario, report: Report) -> str:
+        """Queue the shadow candidates of this run on the shadow worker: 'none' when no shadow
+        rollout applies, 'queued', or 'skipped' when a shadow job is already queued/running."""
+        from crisis_mas.rollout import live
+
+        try:
+            candidates = live.shadow_candidates(
+                self.config, report, lambda: self.assessor.pool.info().adapters
+            )
+        except Exception as err:  # never fail a served request over shadow bookkeeping
+            log.warning("shadow rollout lookup failed: %s", err)
+            return "none"
+        if not candidates:
+            return "none"
+        with self._busy_lock:
+            if not self._shadow_idle.is_set():
+                live.shadow_counter().labels("skipped").inc()
+                return "skipped"
+            self._shadow_idle.clear()
+        try:
+            self.shadow_threads.submit(self._shadow_job, scenario, report, candidates)
+        except RuntimeError:  # shutting down
+            self._shadow_idle.set()
+            return "none"
+        return "queued"
+
+    def _shadow_job(
+        self, scenario: Scenario, report: Report, candidates: dict[str, tuple[int, str]]
+    ) -> None:
+        from crisis_mas.rollout import live
+
+        try:
+            deadline = time.monotonic() + self.shadow_wait_s
+            while self._inflight > 0:  # user requests first
+                if time.monotonic() > deadline:
+                    live.shadow_counter().labels("skipped").inc()
+                    return
+                time.sleep(0.2)
+            self._begin()  # fresh per-thread model-call bookkeeping (RemotePool)
+            live.run_shadows(self.assessor, scenario, report, candidates)
+        except Exception:
+            log.exception("shadow job for run %s failed", report.run_id)
+        finally:
+            self._shadow_idle.set()
+
+    def shadow_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until no shadow job is queued or running (tests, benchmarks, shutdown)."""
+        return self._shadow_idle.wait(timeout_s)
 
     async def in_thread(
         self, pool: ThreadPoolExecutor, timeout_s: float, fn: Callable[..., T], *args: Any
@@ -165,6 +249,7 @@ class ApiState:
             t.cancel()
         self.assess_threads.shutdown(wait=False, cancel_futures=True)
         self.chat_threads.shutdown(wait=False, cancel_futures=True)
+        self.shadow_threads.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             self.assessor.close()
         if self.on_close is not None:
@@ -488,6 +573,13 @@ def create_api(state: ApiState) -> Any:
         data, content_type = metrics_text()
         return Response(data, media_type=content_type)
 
+    # Operator feedback (drives learned reliability) and adapter rollout controls.
+    from crisis_mas.feedback import feedback_router
+    from crisis_mas.rollout.api import rollout_router
+
+    app.include_router(feedback_router(cfg))
+    app.include_router(rollout_router(cfg))
+
     api = settings.api
     limiter = (
         RateLimiter(api.rate_limit.requests_per_minute, api.rate_limit.burst)
@@ -495,6 +587,13 @@ def create_api(state: ApiState) -> Any:
         else None
     )
     return LimitsMiddleware(app, state.token, api.max_body_bytes, limiter, api.public_paths)
+
+
+def _lower_priority() -> None:
+    """Nice the shadow worker thread (Linux: per thread), so the ingress's own CPU work for user
+    requests (retrieval, guards) goes first."""
+    with contextlib.suppress(Exception):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _guard(state: ApiState, texts: list[str], where: str) -> None:
