@@ -248,3 +248,43 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
     assert live.candidate_refs(cfg, ["fire"]) == []
     Assessor(cfg, experts=["fire"])
     assert built[-1] == ["fire"]
+
+
+def test_cli_run_writes_the_report_before_the_shadow_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from crisis_mas.cli.main import app
+
+    cfg = _config(tmp_path)
+    reg = _registry(cfg, tmp_path, "shadow")
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_defaults=True)))
+    out = tmp_path / "out"
+    report_at_shadow: list[bool] = []
+
+    class Pool(LoraPool):
+        def generate(self, requests):  # noqa: ANN001, ANN201
+            if any(r.adapter is not None and r.adapter.name == CANDIDATE for r in requests):
+                report_at_shadow.append((out / "report.json").is_file())
+            return super().generate(requests)
+
+    pools: list[Pool] = []
+    monkeypatch.setattr(
+        "crisis_mas.pipeline.build_pool",
+        lambda model, adapters: pools.append(Pool([a.name for a in adapters])) or pools[-1],
+    )
+    args = ["run", "evia_wildfire", "--experts", "fire", "--out", str(out), "-c", str(cfg_file)]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)  # stdout holds only the report, even with a shadow run
+    assert report["assessments"][0]["adapter"] == "fire"
+    assert report_at_shadow == [True]  # the candidate ran after report.json was written
+    assert sorted(x.arm for x in reg.samples("fire")) == ["candidate", "incumbent"]
+    assert {x.run_id for x in reg.samples("fire")} == {report["run_id"]}
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0 and "shadow fire@v2: ok" in res.output

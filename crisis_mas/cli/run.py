@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -64,25 +65,33 @@ def run(
     if expert_ids:
         get_profiles(expert_ids)  # unknown ids fail here, before any model is loaded
 
-    if server:
-        from crisis_mas.client import CrisisMasClient
+    shadow: _Shadow | None = None
+    try:
+        if server:  # the server runs any shadow rollout itself
+            from crisis_mas.client import CrisisMasClient
 
-        with err_console.status(f"asking {server} ..."):
-            report = CrisisMasClient(server).assess(scen, expert_ids)
-    else:
-        selected = [s.expert_id for s in select_experts(scen, expert_ids or cfg.agents.experts)]
-        with StdoutToStderr() if as_json else _nullctx():
-            report = _run_local(cfg, scen, selected)
-        persist_run(cfg, scen, report)
+            with err_console.status(f"asking {server} ..."):
+                report = CrisisMasClient(server).assess(scen, expert_ids)
+        else:
+            selected = [s.expert_id for s in select_experts(scen, expert_ids or cfg.agents.experts)]
+            with StdoutToStderr() if as_json else _nullctx():
+                report, shadow = _run_local(cfg, scen, selected)
+            persist_run(cfg, scen, report)
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(report.model_dump_json(indent=2))
-    (out / "report.md").write_text(to_markdown(report))
-    if as_json:
-        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
-        return
-    _summary(report)
-    out_console.print(f"\nreport: {out / 'report.md'}  ·  run id: [bold]{report.run_id}[/]")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(report.model_dump_json(indent=2))
+        (out / "report.md").write_text(to_markdown(report))
+        if as_json:
+            print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False), flush=True)
+        else:
+            _summary(report)
+            out_console.print(f"\nreport: {out / 'report.md'}  ·  run id: [bold]{report.run_id}[/]")
+        if shadow is not None:  # after the report is out: adds wall time, never changes it
+            with StdoutToStderr() if as_json else _nullctx():
+                shadow.run(scen, report)
+    finally:
+        if shadow is not None:
+            shadow.assessor.close()
 
 
 class _nullctx:
@@ -93,8 +102,36 @@ class _nullctx:
         return None
 
 
+class _Shadow:
+    """A shadow rollout still to run after the report is written (keeps the engine open)."""
+
+    def __init__(self, assessor: Any, candidates: dict[str, tuple[int, str]]):
+        self.assessor, self.candidates = assessor, candidates
+
+    def run(self, scen: Any, report: Any) -> None:
+        """Run the candidates beside the served report; print one line per shadowed expert."""
+        from crisis_mas.rollout.live import run_shadows
+
+        names = ", ".join(f"{e} v{v}" for e, (v, _) in self.candidates.items())
+        with err_console.status(f"shadow rollout: running {names} (not used in the decision)"):
+            got = run_shadows(self.assessor, scen, report, self.candidates)
+        if got is None:
+            err_console.print(f"[yellow]shadow:[/] {names} did not run (see the log)")
+            return
+        served = {a.expert_id: a for a in report.assessments}
+        for b in got.assessments:
+            a = served[b.expert_id]
+            err_console.print(
+                f"shadow {b.adapter}: {b.status}, first choice {b.recommended or '—'} "
+                f"(served {a.adapter}: {a.recommended or '—'}); samples recorded",
+                highlight=False,
+            )
+
+
 def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
+    """The report, and the shadow work left to do (None when no shadow rollout applies)."""
     from crisis_mas.pipeline import Assessor
+    from crisis_mas.rollout.live import shadow_candidates
     from crisis_mas.serving.adapters import ensure_adapters
 
     with Progress(
@@ -126,12 +163,18 @@ def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its call
             progress.update(task, description=stage, total=None)
 
         assessor = Assessor(cfg, experts=selected, on_stage=on_stage)
+        shadow = None
         try:
             # No explicit start: a fully cached re-run never loads the model.
-            return assessor.run(scen, selected)
+            report = assessor.run(scen, selected)
+            found = shadow_candidates(cfg, report, lambda: assessor.pool.info().adapters)
+            if found:
+                shadow = _Shadow(assessor, found)
+            return report, shadow
         finally:
-            progress.update(task, description="shutting down engine")
-            assessor.close()
+            if shadow is None:
+                progress.update(task, description="shutting down engine")
+                assessor.close()
 
 
 def _summary(report) -> None:  # noqa: ANN001
