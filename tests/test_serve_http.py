@@ -240,6 +240,16 @@ def test_assessments_sync_async_and_run_store(server: Server, tmp_path: Path) ->
     shown = run_cli("runs", "show", report.run_id, "--json")
     assert shown.returncode == 0 and Report.model_validate_json(shown.stdout) == report
 
+    # operator feedback on a served run, and the rollout controls, on the real server
+    fb = httpx.post(
+        f"{server.url}/v1/runs/{report.run_id}/feedback",
+        json={"outcome": report.decision.recommended, "rating": 4},
+        headers=server.headers(),
+    )
+    assert fb.status_code == 201, fb.text
+    rollout = httpx.get(f"{server.url}/v1/adapters/rollout", headers=server.headers())
+    assert rollout.status_code == 200 and "rollouts" in rollout.json()
+
 
 def test_chat_models_tools_and_metrics(server: Server) -> None:
     client = server.client()
