@@ -2,10 +2,15 @@
 
 Sources are `crisis_mas/agents/training/src/<expert>.yaml` (a list of `{scenario, answer}` items).
 Prompts are rendered with the runtime renderer (`assessment_messages`) and answers with
-`format_assessment`, so the adapters learn exactly the layout they will see at inference.
+`format_assessment`, so the adapters learn exactly the layout they will see at inference,
+including the REFERENCES block of retrieved knowledge-base passages. Those passages are what the
+real retriever returned for each example's scenario, snapshotted in `training/passages.json`, so
+rendering (and `--check`) needs no index and a knowledge-base edit does not silently change
+what the committed adapters were trained on.
 
-    python scripts/build_training_sets.py            # rewrite crisis_mas/agents/training/*.jsonl
-    python scripts/build_training_sets.py --check    # exit 1 if the committed JSONL is stale
+    python scripts/build_training_sets.py                      # rewrite training/*.jsonl
+    python scripts/build_training_sets.py --refresh-passages   # re-query the retriever first
+    python scripts/build_training_sets.py --check              # exit 1 if the JSONL is stale
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import yaml
 from crisis_mas.agents.profiles import ExpertProfile, load_profiles
 from crisis_mas.agents.prompting import assessment_messages, format_assessment
 from crisis_mas.errors import InputError
-from crisis_mas.scenario import parse_scenario
+from crisis_mas.scenario import Scenario, parse_scenario
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "crisis_mas" / "agents" / "training"
 SRC_DIR = TRAINING_DIR / "src"
+PASSAGES_FILE = TRAINING_DIR / "passages.json"
+PASSAGE_KEYS = ("chunk_id", "title", "text")
 ANSWER_LISTS = ("key_concerns", "immediate_actions")
 # The C loader when libyaml is present: the sources are large and parsed on every test run.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -63,16 +70,23 @@ def _check_answer(answer: Any, alt_ids: list[str], where: str) -> dict[str, Any]
     return answer
 
 
-def render_example(profile: ExpertProfile, example: Any, where: str) -> dict[str, Any]:
-    """One `{"messages": [system, user, assistant]}` record for a validated example."""
+def example_scenario(example: Any, where: str) -> Scenario:
+    """The validated scenario of one source example."""
     if not isinstance(example, dict) or set(example) != {"scenario", "answer"}:
         raise TrainingSetError(f"{where}: an example has exactly the keys `scenario` and `answer`")
     try:
-        scenario = parse_scenario(example["scenario"], where)
+        return parse_scenario(example["scenario"], where)
     except InputError as err:
         raise TrainingSetError(str(err)) from None
+
+
+def render_example(
+    profile: ExpertProfile, example: Any, where: str, passages: list[dict] | None = None
+) -> dict[str, Any]:
+    """One `{"messages": [system, user, assistant]}` record for a validated example."""
+    scenario = example_scenario(example, where)
     answer = _check_answer(example["answer"], scenario.alternative_ids, where)
-    messages = [m.model_dump() for m in assessment_messages(profile, scenario)]
+    messages = [m.model_dump() for m in assessment_messages(profile, scenario, passages)]
     messages.append(
         {
             "role": "assistant",
@@ -87,23 +101,78 @@ def render_example(profile: ExpertProfile, example: Any, where: str) -> dict[str
     return {"messages": messages}
 
 
-def render_source(path: Path, profiles: dict[str, ExpertProfile]) -> str:
-    """The JSONL text for one source file; the file stem names the expert."""
+def _profile(path: Path, profiles: dict[str, ExpertProfile]) -> ExpertProfile:
     expert = path.stem
     if expert not in profiles:
         known = ", ".join(profiles)
         raise TrainingSetError(f"{path}: no expert profile '{expert}' (known: {known})")
+    return profiles[expert]
+
+
+def load_passages(path: Path = PASSAGES_FILE) -> dict[str, list[list[dict]]]:
+    """The passage snapshot: expert id -> one list of passages per source example."""
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def render_source(
+    path: Path, profiles: dict[str, ExpertProfile], passages: list[list[dict]] | None = None
+) -> str:
+    """The JSONL text for one source file; the file stem names the expert."""
+    profile = _profile(path, profiles)
+    examples = load_examples(path)
+    if passages is not None and len(passages) != len(examples):
+        raise TrainingSetError(
+            f"{path}: {len(examples)} examples but {len(passages)} passage lists in "
+            f"{PASSAGES_FILE.name} (run with --refresh-passages)"
+        )
     lines = [
-        json.dumps(render_example(profiles[expert], ex, f"{path.name}[{i}]"), ensure_ascii=False)
-        for i, ex in enumerate(load_examples(path))
+        json.dumps(
+            render_example(profile, ex, f"{path.name}[{i}]", passages[i] if passages else None),
+            ensure_ascii=False,
+        )
+        for i, ex in enumerate(examples)
     ]
     return "\n".join(lines) + "\n"
 
 
-def render_all(src_dir: Path = SRC_DIR) -> dict[str, str]:
+def render_all(
+    src_dir: Path = SRC_DIR, passages_file: Path = PASSAGES_FILE
+) -> dict[str, str]:
     """Expert id -> rendered JSONL text for every source file, in sorted order."""
     profiles = load_profiles()
-    return {p.stem: render_source(p, profiles) for p in sorted(src_dir.glob("*.yaml"))}
+    snapshot = load_passages(passages_file)
+    return {
+        p.stem: render_source(p, profiles, snapshot.get(p.stem))
+        for p in sorted(src_dir.glob("*.yaml"))
+    }
+
+
+def refresh_passages(src_dir: Path = SRC_DIR, passages_file: Path = PASSAGES_FILE) -> int:
+    """Query the real retriever (as `Assessor` does) for every example; write the snapshot."""
+    from crisis_mas.agents.prompting import retrieval_query
+    from crisis_mas.config import AppConfig
+    from crisis_mas.rag import Retriever
+
+    retriever = Retriever.open(AppConfig().rag)
+    profiles = load_profiles()
+    snapshot: dict[str, list[list[dict]]] = {}
+    for path in sorted(src_dir.glob("*.yaml")):
+        profile = _profile(path, profiles)
+        snapshot[path.stem] = []
+        for i, ex in enumerate(load_examples(path)):
+            scenario = example_scenario(ex, f"{path.name}[{i}]")
+            hits = retriever.search_for_expert(
+                retrieval_query(scenario), profile.domains, focus=profile.role
+            )
+            snapshot[path.stem].append(
+                [{k: getattr(h, k) for k in PASSAGE_KEYS} for h in hits]
+            )
+    passages_file.write_text(
+        json.dumps(snapshot, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    return sum(len(v) for v in snapshot.values())
 
 
 def build(src_dir: Path = SRC_DIR, out_dir: Path = TRAINING_DIR) -> list[Path]:
@@ -132,8 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", type=Path, default=SRC_DIR, help="folder of <expert>.yaml sources")
     parser.add_argument("--out", type=Path, default=TRAINING_DIR, help="folder for <expert>.jsonl")
     parser.add_argument("--check", action="store_true", help="only report stale JSONL files")
+    parser.add_argument(
+        "--refresh-passages",
+        action="store_true",
+        help="re-query the knowledge base for every example before rendering",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.refresh_passages:
+            n = refresh_passages(args.src)
+            print(f"{PASSAGES_FILE}: passages for {n} examples")
         if args.check:
             bad = stale(args.src, args.out)
             if bad:

@@ -131,3 +131,24 @@ def test_invalid_recommendation_is_rejected() -> None:
     empty = {"scenario": ex["scenario"], "answer": dict(ex["answer"], key_concerns=[])}
     with pytest.raises(build.TrainingSetError, match="key_concerns"):
         build.render_example(profile, empty, "test[0]")
+
+
+def test_training_prompts_carry_the_retrieved_passages_like_runtime_prompts() -> None:
+    """Every example has a passage snapshot, and the rendered user prompt contains it."""
+    snapshot = build.load_passages()
+    for path in SOURCES:
+        lists = snapshot[path.stem]
+        assert len(lists) == len(_examples(path))
+        assert all(lists), f"{path.stem}: an example got no passages"
+        rows = [json.loads(line) for line in (build.TRAINING_DIR / f"{path.stem}.jsonl").open()]
+        for row, passages in zip(rows, lists, strict=True):
+            user = row["messages"][1]["content"]
+            assert "REFERENCES:" in user
+            assert passages[0]["text"] in user
+
+
+def test_a_stale_passage_snapshot_is_a_clear_error(tmp_path: Path) -> None:
+    path = SOURCES[0]
+    lists = build.load_passages()[path.stem]
+    with pytest.raises(build.TrainingSetError, match="--refresh-passages"):
+        build.render_source(path, load_profiles(), lists[:-1])

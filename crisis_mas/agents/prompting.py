@@ -104,6 +104,11 @@ def _references(passages: list[dict] | None) -> str:
     return "\n".join(rows)
 
 
+def retrieval_query(scenario: Scenario) -> str:
+    """The knowledge-base query for a scenario (each expert's search puts its role before it)."""
+    return f"{scenario.type}: {scenario.name}. {scenario.description}"
+
+
 def user_prompt(scenario: Scenario, passages: list[dict] | None = None) -> str:
     loc = scenario.location
     where = loc.region or "unspecified"

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crisis_mas.cli.common import err_console, handles_errors, out_console, quiet_engines
+from crisis_mas.serving.adapters import TrainingConfig
 
 app = typer.Typer(help="Train and list per-expert LoRA adapters.", no_args_is_help=True)
 
@@ -19,7 +20,7 @@ def train(
     expert: list[str] = typer.Option(
         ..., "--expert", "-e", help="Expert id (repeatable), or 'all'"
     ),
-    steps: int = typer.Option(24, "--steps", min=1, max=10000),
+    steps: int = typer.Option(TrainingConfig().steps, "--steps", min=1, max=10000),
     lr: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0),
     rank: int = typer.Option(8, "--rank", min=1, max=256),
     config: str | None = typer.Option(None, "--config", "-c"),
@@ -27,7 +28,7 @@ def train(
     """Train a real peft LoRA adapter for each expert on its chat JSONL training set."""
     from crisis_mas.agents.profiles import get_profiles, load_profiles
     from crisis_mas.config import load_config
-    from crisis_mas.serving.adapters import TrainingConfig, train_adapter, training_file
+    from crisis_mas.serving.adapters import train_adapter, training_file
 
     quiet_engines(False)
     cfg = load_config(config)
