@@ -143,7 +143,7 @@ class Assessor:
         profiles = [self.profiles[s.expert_id] for s in selection]
         # Canary: experts routed to a candidate adapter on this run (sticky by run id).
         plan = live.plan_run(
-            self.config, run_id, [p.id for p in profiles], lambda: self.pool.info().adapters
+            self.config, run_id, [p.id for p in profiles], self.pool.info, self.adapters
         )
         adapters = {**self.adapters, **plan.adapters} if plan else self.adapters
         warnings = self.scenario_warnings(scenario)

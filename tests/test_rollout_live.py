@@ -25,9 +25,12 @@ class LoraPool(FakePool):
     """The scripted pool, reporting the adapters it has loaded and recording which each request
     used; answers of `broken` adapters are garbage (an injected candidate failure)."""
 
-    def __init__(self, loaded: list[str], broken: tuple[str, ...] = ()):
+    def __init__(
+        self, loaded: list[str], broken: tuple[str, ...] = (), loads_candidates: bool = False
+    ):
         super().__init__(prefer=0)
         self.loaded, self.broken = loaded, broken
+        self.loads_candidates = loads_candidates
         self.gen_adapters: list[str | None] = []
         self.score_adapters: list[str | None] = []
 
@@ -46,7 +49,12 @@ class LoraPool(FakePool):
         return super().score(requests)
 
     def info(self) -> ModelInfo:
-        return ModelInfo(base="fake", backend="scripted", adapters=self.loaded)
+        return ModelInfo(
+            base="fake",
+            backend="scripted",
+            adapters=self.loaded,
+            loads_candidates=self.loads_candidates,
+        )
 
 
 def _adapter(root: Path, name: str) -> Path:
@@ -190,6 +198,54 @@ def test_candidate_the_pool_has_not_loaded_is_never_used(tmp_path: Path) -> None
     reg.rollback("fire")
     reg.start("fire", 2, "shadow")
     assert live.run_shadows(assessor, s, report) is None
+
+
+def test_a_pool_that_loads_candidates_serves_one_started_after_it_came_up(
+    tmp_path: Path,
+) -> None:
+    """vLLM pools (and the Serve model pool) load a candidate's directory on first use, so a
+    rollout started while the server runs needs no restart."""
+    cfg = _config(tmp_path)
+    reg = _registry(cfg, tmp_path, "canary", 0.999)
+    pool = LoraPool(["fire"], loads_candidates=True)  # the candidate is not in its list
+    report = Assessor(cfg, pool=pool).run(scenario("evia_wildfire"), ["fire"], "run-1")
+    assert report.assessments[0].adapter == CANDIDATE and CANDIDATE in pool.gen_adapters
+    assert [s.arm for s in reg.samples("fire")] == ["candidate"]
+
+
+def test_async_engine_accepts_candidates_on_disk_and_rejects_other_adapters(
+    tmp_path: Path,
+) -> None:
+    from crisis_mas.serving.async_engine import AsyncEngine, ModelRejected
+    from crisis_mas.serving.types import AdapterRef
+
+    pytest.importorskip("vllm")
+    roster = AdapterRef(name="fire", id=1, path=str(_adapter(tmp_path, "fire-v1")))
+    engine = AsyncEngine(AppConfig().model, [roster])  # not started: only the adapter bookkeeping
+    cand = AdapterRef(name=CANDIDATE, id=1002, path=str(_adapter(tmp_path, "fire-v2")))
+    assert engine._lora(cand).lora_name == CANDIDATE
+    assert CANDIDATE in engine.info().adapters and engine.info().loads_candidates
+    for bad in (
+        AdapterRef(name="fire@v9", id=1009, path=str(tmp_path / "missing")),  # not on disk
+        AdapterRef(name="stranger", id=7, path=str(_adapter(tmp_path, "x"))),  # not a candidate
+    ):
+        with pytest.raises(ModelRejected):
+            engine._lora(bad)
+
+
+def test_a_promoted_version_is_served_without_a_restart(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    reg = _registry(cfg, tmp_path, "canary", 0.5)
+    pool = LoraPool(["fire"], loads_candidates=True)
+    assessor = Assessor(cfg, pool=pool)
+    s = scenario("evia_wildfire")
+    reg.promote("fire", force=True)  # v2 becomes the incumbent; v1 stays in the config
+    for i in range(4):  # no canary any more: every run serves v2
+        report = assessor.run(s, ["fire"], f"run-{i}")
+        assert report.assessments[0].adapter == CANDIDATE
+    reg.activate("fire", 1)  # back to the configured files: the configured ref serves again
+    assert assessor.run(s, ["fire"], "run-9").assessments[0].adapter == "fire"
+    assert assessor.run(s, ["fire"], "eval-x").assessments[0].adapter == "fire"
 
 
 def test_eval_and_shadow_runs_are_never_routed(tmp_path: Path) -> None:

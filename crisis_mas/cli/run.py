@@ -167,7 +167,7 @@ def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its call
         try:
             # No explicit start: a fully cached re-run never loads the model.
             report = assessor.run(scen, selected)
-            found = shadow_candidates(cfg, report, lambda: assessor.pool.info().adapters)
+            found = shadow_candidates(cfg, report, assessor.pool.info)
             if found:
                 shadow = _Shadow(assessor, found)
             return report, shadow

@@ -3,10 +3,11 @@ user's report exists.
 
 The request path pays one `stat` of the run store file and, when it exists, one SELECT; it never
 creates a database and makes no model call unless a rollout is active. A candidate is only used
-when the model pool has it loaded (`pool.info().adapters` lists its `expert@vN` name): a pool
-that cannot serve it (for example a Serve model pool started without it) keeps serving the
-incumbent instead of failing the user's request. Eval runs (`eval-*`) and shadow runs
-(`shadow-*`) are never routed, so a paired eval is not contaminated by a canary.
+when the model pool can serve it (`pool.info()` lists its `expert@vN` name, or says the pool
+loads candidates from disk on first use, as the vLLM pools and the Serve model pool do): a pool
+that cannot serve it keeps serving the incumbent instead of failing the user's request. Eval
+runs (`eval-*`) and shadow runs (`shadow-*`) are never routed, so a paired eval is not
+contaminated by a canary.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from crisis_mas.rollout.policy import Arm, Mode, route, section
 from crisis_mas.rollout.shadow import candidate_ref
-from crisis_mas.serving.types import AdapterRef
+from crisis_mas.serving.types import AdapterRef, ModelInfo
 
 if TYPE_CHECKING:
     from crisis_mas.config import AppConfig
@@ -38,6 +39,12 @@ _ACTIVE = """
 SELECT r.expert, r.mode, r.fraction, r.candidate, v.info
 FROM rollouts r JOIN adapter_versions v ON v.expert = r.expert AND v.version = r.candidate
 WHERE r.candidate IS NOT NULL AND r.mode IN ('shadow', 'canary')
+"""
+# The registry's incumbent (activated or promoted) of each expert: what live runs serve.
+_INCUMBENTS = """
+SELECT r.expert, 'off', 0.0, r.incumbent, v.info
+FROM rollouts r JOIN adapter_versions v ON v.expert = r.expert AND v.version = r.incumbent
+WHERE r.incumbent IS NOT NULL
 """
 
 
@@ -75,8 +82,8 @@ def store_file(config: AppConfig) -> Path:
     return home() / "runs.db"
 
 
-def active_candidates(config: AppConfig) -> dict[str, Candidate]:
-    """Expert -> its candidate in shadow or canary mode; {} without a registry (nothing created)."""
+def _read(config: AppConfig, query: str) -> dict[str, Candidate]:
+    """Expert -> version row of `query`; {} without a registry (and nothing is created)."""
     import json
 
     path = store_file(config)
@@ -84,7 +91,7 @@ def active_candidates(config: AppConfig) -> dict[str, Candidate]:
         return {}
     try:
         with closing(sqlite3.connect(path, timeout=5)) as db:
-            rows = db.execute(_ACTIVE).fetchall()
+            rows = db.execute(query).fetchall()
     except sqlite3.Error as err:  # no registry tables yet, or a locked/broken file
         if "no such table" not in str(err):
             log.warning("rollout registry unreadable (%s): serving incumbents", err)
@@ -98,6 +105,20 @@ def active_candidates(config: AppConfig) -> dict[str, Candidate]:
             continue
         out[expert] = Candidate(expert, int(version), mode, float(fraction), path_)
     return out
+
+
+def active_candidates(config: AppConfig) -> dict[str, Candidate]:
+    """Expert -> its candidate in shadow or canary mode; {} without a registry (nothing created)."""
+    return _read(config, _ACTIVE)
+
+
+def incumbents(config: AppConfig) -> dict[str, Candidate]:
+    """Expert -> the registry's incumbent version (activated or promoted); {} without one."""
+    return _read(config, _INCUMBENTS)
+
+
+def _same_dir(a: str, b: str) -> bool:
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
 def _on_disk(c: Candidate) -> bool:
@@ -131,8 +152,8 @@ def _warn_once(message: str) -> None:
     log.warning(message)
 
 
-def _servable(c: Candidate, loaded: set[str]) -> bool:
-    if c.ref.name in loaded:
+def _servable(c: Candidate, pool: ModelInfo) -> bool:
+    if c.ref.name in pool.adapters or (pool.loads_candidates and _on_disk(c)):
         return True
     _warn_once(
         f"{c.expert} v{c.version} is in {c.mode} but the model pool has not loaded "
@@ -142,34 +163,49 @@ def _servable(c: Candidate, loaded: set[str]) -> bool:
 
 
 def plan_run(
-    config: AppConfig, run_id: str, experts: list[str], loaded: Callable[[], list[str]]
+    config: AppConfig,
+    run_id: str,
+    experts: list[str],
+    pool_info: Callable[[], ModelInfo],
+    configured: dict[str, AdapterRef] | None = None,
 ) -> LivePlan | None:
-    """Canary routing for one run: each canary expert goes to the candidate for its sticky share
-    of run ids (`policy.route`, the rule `Registry.route` applies). None when nothing is active.
-    `loaded` lists the pool's adapter names; it is only called when a canary is active."""
+    """Adapter routing for one run. An expert whose registry incumbent (activated or promoted)
+    is not the `configured` adapter serves that version, so a promotion takes effect without a
+    restart. Each canary expert goes to the candidate for its sticky share of run ids
+    (`policy.route`, the rule `Registry.route` applies). None when nothing changes.
+    `pool_info` says what the pool can serve; it is only called when something is active."""
     if run_id.startswith(NOT_LIVE):
         return None
+    configured = configured or {}
     try:
+        promoted = {
+            e: c
+            for e, c in incumbents(config).items()
+            if e in experts and (e not in configured or not _same_dir(configured[e].path, c.path))
+        }
         canaries = {
             e: c
             for e, c in active_candidates(config).items()
             if e in experts and c.mode == "canary"
         }
-        names = set(loaded()) if canaries else set()
+        info = pool_info() if canaries or promoted else None
     except Exception as err:  # routing must never fail a run: the incumbents serve
         log.warning("canary routing skipped for run %s: %s", run_id, err)
         return None
-    if not canaries:
+    if info is None:
         return None
     plan = LivePlan(run_id)
+    for e, c in promoted.items():
+        if _servable(c, info):
+            plan.adapters[e] = c.ref
     for e, c in canaries.items():
-        if not _servable(c, names):
+        if info is None or not _servable(c, info):
             continue
         arm = route(run_id, "canary", c.fraction, salt=e).serve
         plan.arms[e] = arm
         if arm == "candidate":
             plan.adapters[e] = c.ref
-    return plan if plan.arms else None
+    return plan if plan.arms or plan.adapters else None
 
 
 def record_run(config: AppConfig, plan: LivePlan | None, report: Report) -> None:
@@ -196,7 +232,7 @@ def _check(reg: Any, expert: str) -> None:
 
 
 def shadow_candidates(
-    config: AppConfig, report: Report, loaded: Callable[[], list[str]]
+    config: AppConfig, report: Report, pool_info: Callable[[], ModelInfo]
 ) -> dict[str, tuple[int, str]]:
     """Expert -> (version, path) of the shadow candidates of a served report's experts."""
     if report.run_id.startswith(NOT_LIVE):
@@ -207,8 +243,8 @@ def shadow_candidates(
     }
     if not shadows:
         return {}
-    names = set(loaded())
-    return {e: (c.version, c.path) for e, c in shadows.items() if _servable(c, names)}
+    info = pool_info()
+    return {e: (c.version, c.path) for e, c in shadows.items() if _servable(c, info)}
 
 
 def run_shadows(
@@ -225,7 +261,7 @@ def run_shadows(
 
     config = assessor.config
     if candidates is None:
-        candidates = shadow_candidates(config, report, lambda: assessor.pool.info().adapters)
+        candidates = shadow_candidates(config, report, assessor.pool.info)
     if not candidates:
         return None
     counter = shadow_counter()

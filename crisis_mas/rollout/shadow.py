@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from crisis_mas.report import Report
 from crisis_mas.rollout.policy import Sample
-from crisis_mas.serving.types import AdapterRef
+from crisis_mas.serving.types import CANDIDATE_ID_BASE, AdapterRef
 
 if TYPE_CHECKING:
     from crisis_mas.pipeline import Assessor
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.scenario import Scenario
 
-SHADOW_ID_BASE = 1000  # LoRA int ids of shadow candidates: never collide with serving ids
+SHADOW_ID_BASE = CANDIDATE_ID_BASE  # LoRA int ids of candidates: never collide with serving ids
 
 
 def candidate_ref(expert: str, version: int, path: str) -> AdapterRef:

@@ -189,7 +189,7 @@ class ApiState:
 
         try:
             candidates = live.shadow_candidates(
-                self.config, report, lambda: self.assessor.pool.info().adapters
+                self.config, report, self.assessor.pool.info
             )
         except Exception as err:  # never fail a served request over shadow bookkeeping
             log.warning("shadow rollout lookup failed: %s", err)

@@ -54,7 +54,12 @@ class ApiIngress:
         from crisis_mas.agents.profiles import load_profiles
 
         adapters = expert_adapters(cfg.crisis_mas.model, list(load_profiles()))
-        info = ModelInfo(base=cfg.crisis_mas.model.base, backend="vllm", adapters=list(adapters))
+        info = ModelInfo(
+            base=cfg.crisis_mas.model.base,
+            backend="vllm",
+            adapters=list(adapters),
+            loads_candidates=True,  # the model pool's AsyncEngine loads candidates on first use
+        )
         pool = RemotePool(model_pool, info, cfg.api.model_timeout_s)
         self.state = ApiState(cfg, pool, replica_id(), token)
         self.state.warmup()

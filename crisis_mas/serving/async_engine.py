@@ -29,6 +29,7 @@ from crisis_mas.serving.types import (
     ModelInfo,
     ScoreRequest,
     ScoreResult,
+    is_candidate,
 )
 from crisis_mas.serving.vllm_backend import VLLMPool, _cpu_env
 
@@ -112,7 +113,12 @@ class AsyncEngine:
             self._engine = None
 
     def info(self) -> ModelInfo:
-        return ModelInfo(base=self.config.base, backend=self.backend, adapters=list(self.adapters))
+        return ModelInfo(
+            base=self.config.base,
+            backend=self.backend,
+            adapters=list(self.adapters),
+            loads_candidates=True,
+        )
 
     async def health(self) -> dict[str, Any]:
         """Engine liveness plus the load it carries (raises ModelUnavailable when dead)."""
@@ -131,6 +137,8 @@ class AsyncEngine:
         if adapter is None:
             return None
         known = self.adapters.get(adapter.name)
+        if known is None and is_candidate(adapter):
+            self.adapters[adapter.name] = known = adapter  # vLLM loads it on first use
         if known is None or known.path != adapter.path:
             raise ModelRejected(
                 f"adapter '{adapter.name}' is not loaded in the model pool "

@@ -8,6 +8,7 @@ backend speaks about adapters the same way; the vLLM backend converts it one-to-
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,7 +97,21 @@ class ScoreResult(BaseModel):
     latency_ms: float = 0.0
 
 
+# LoRA int ids from here up belong to rollout candidates (`expert@vN` = 1000 + N): they never
+# collide with the roster's ids, so vLLM never mistakes a candidate for a cached incumbent.
+CANDIDATE_ID_BASE = 1000
+
+
+def is_candidate(adapter: AdapterRef) -> bool:
+    """A rollout candidate's adapter with its files on disk (pools may load it on first use)."""
+    on_disk = (Path(adapter.path) / "adapter_config.json").is_file()
+    return adapter.id >= CANDIDATE_ID_BASE and on_disk
+
+
 class ModelInfo(BaseModel):
     base: str
     backend: str
     adapters: list[str] = Field(default_factory=list)
+    # The pool also loads rollout candidates (`expert@vN`, LoRA id >= 1000) from disk on first
+    # use, so a rollout started after the pool came up can run without a restart.
+    loads_candidates: bool = False

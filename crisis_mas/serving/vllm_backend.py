@@ -219,7 +219,10 @@ class VLLMPool(ModelPool):
 
     def info(self) -> ModelInfo:
         return ModelInfo(
-            base=self.config.base, backend=self.backend, adapters=[a.name for a in self.adapters]
+            base=self.config.base,
+            backend=self.backend,
+            adapters=[a.name for a in self.adapters],
+            loads_candidates=True,  # vLLM loads any LoRARequest's directory on first use
         )
 
     def health(self) -> dict:
