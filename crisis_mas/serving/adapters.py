@@ -33,7 +33,7 @@ META_FILE = "crisis_mas_adapter.json"
 
 class TrainingConfig(BaseModel):
     """LoRA hyper-parameters. The defaults teach the embedded model the assessment format on
-    runtime-length prompts (~1.3k tokens with retrieved passages): 32 steps of 2, ~5 min on 2 cores."""
+    runtime-length prompts (~1.3k tokens with retrieved passages): 32 steps of 2 examples."""
 
     r: int = Field(default=8, ge=1)
     alpha: int = Field(default=16, ge=1)
