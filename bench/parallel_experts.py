@@ -100,7 +100,10 @@ def main() -> None:
     startup, batched, tok_b, sequential, tok_s = vllm_runs(with_sequential=True)
     upstream = tok_u = None
     if not args.skip_upstream_ops:
-        os.environ["CRISIS_MAS_VLLM_CPU_LORA"] = "upstream"  # read by the new engine's processes
+        from crisis_mas.serving import vllm_cpu_lora
+
+        os.environ["CRISIS_MAS_VLLM_CPU_LORA"] = "upstream"  # for engine processes started now
+        vllm_cpu_lora.restore()  # for an inline engine (this process)
         _, upstream, tok_u, _, _ = vllm_runs(with_sequential=False)
         del os.environ["CRISIS_MAS_VLLM_CPU_LORA"]
 

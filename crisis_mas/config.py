@@ -60,6 +60,10 @@ class ModelConfig(_Strict):
     # ~23 KiB per token for SmolLM2 in bf16: 512 MiB holds ~22k tokens (16+ concurrent prompts).
     kv_cache_memory_bytes: int | None = 512 * 1024 * 1024
     enforce_eager: bool = True
+    # Run vLLM's engine core inside the calling process (VLLM_ENABLE_V1_MULTIPROCESSING=0).
+    # None = inline on CPU, where two cores cannot feed three busy processes (engine core,
+    # worker, front end): measured 1.3-1.8x faster per batch here; separate processes on GPU.
+    inline_engine: bool | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     openai: OpenAIServerConfig = Field(default_factory=OpenAIServerConfig)
 

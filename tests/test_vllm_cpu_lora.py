@@ -71,6 +71,7 @@ def test_register_swaps_the_ops_vllm_cpu_calls_and_respects_opt_out(monkeypatch)
     for mod in (punica_cpu, torch_ops):
         monkeypatch.setattr(mod, "sgmv_shrink", upstream.sgmv_shrink)
     monkeypatch.setattr(grouped, "_PATCHED", False)
+    monkeypatch.setattr(grouped, "_ORIGINALS", {})
     monkeypatch.setenv("CRISIS_MAS_VLLM_CPU_LORA", "upstream")
     grouped.register()
     assert punica_cpu.sgmv_shrink is upstream.sgmv_shrink
@@ -78,3 +79,5 @@ def test_register_swaps_the_ops_vllm_cpu_calls_and_respects_opt_out(monkeypatch)
     grouped.register()
     assert punica_cpu.sgmv_shrink is grouped.sgmv_shrink
     assert torch_ops.sgmv_shrink is grouped.sgmv_shrink
+    grouped.restore()
+    assert punica_cpu.sgmv_shrink is upstream.sgmv_shrink

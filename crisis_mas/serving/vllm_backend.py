@@ -101,10 +101,17 @@ class VLLMPool(ModelPool):
                 kw["lora_target_modules"] = targets
         return kw
 
+    def inline(self) -> bool:
+        """Whether the engine core runs in this process (see `ModelConfig.inline_engine`)."""
+        c = self.config
+        return c.inline_engine if c.inline_engine is not None else c.device == "cpu"
+
     def _engine(self) -> Any:
         with self._lock:
             if self._llm is None:
                 _cpu_env(self.config)
+                if self.inline():
+                    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
                 from vllm import LLM
 
                 try:

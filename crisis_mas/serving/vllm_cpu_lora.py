@@ -19,6 +19,7 @@ left untouched. Set `CRISIS_MAS_VLLM_CPU_LORA=upstream` to keep vLLM's own ops (
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 
@@ -157,19 +158,38 @@ _OPS = {
 }
 
 
-def register() -> None:
-    """vLLM general-plugin hook: swap the CPU LoRA ops (idempotent; a no-op off the CPU build)."""
-    global _PATCHED
-    if _PATCHED or os.environ.get("CRISIS_MAS_VLLM_CPU_LORA", "grouped") == "upstream":
-        return
+_ORIGINALS: dict[tuple[str, str], Any] = {}
+
+
+def _modules() -> tuple[Any, Any] | None:
     try:
         from vllm.lora.ops import torch_ops
         from vllm.lora.punica_wrapper import punica_cpu
     except ImportError:  # vLLM absent or laid out differently: keep its defaults
+        return None
+    return torch_ops, punica_cpu  # punica_cpu imported the op names at module load
+
+
+def register() -> None:
+    """vLLM general-plugin hook: swap the CPU LoRA ops (idempotent; a no-op off the CPU build)."""
+    global _PATCHED
+    mods = _modules()
+    if _PATCHED or mods is None or os.environ.get("CRISIS_MAS_VLLM_CPU_LORA") == "upstream":
         return
-    for name, fn in _OPS.items():
-        if hasattr(torch_ops, name):
-            setattr(torch_ops, name, fn)
-        if hasattr(punica_cpu, name):  # punica_cpu imported the names at module load
-            setattr(punica_cpu, name, fn)
+    for mod in mods:
+        for name, fn in _OPS.items():
+            if hasattr(mod, name):
+                _ORIGINALS.setdefault((mod.__name__, name), getattr(mod, name))
+                setattr(mod, name, fn)
     _PATCHED = True
+
+
+def restore() -> None:
+    """Put vLLM's own ops back in this process (benchmarks compare both in one run)."""
+    global _PATCHED
+    mods = _modules()
+    for mod in mods or ():
+        for name in _OPS:
+            if (mod.__name__, name) in _ORIGINALS:
+                setattr(mod, name, _ORIGINALS[(mod.__name__, name)])
+    _PATCHED = False
