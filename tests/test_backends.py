@@ -62,16 +62,35 @@ def vllm_pool(adapters: dict) -> Iterator:
     pool.close()
 
 
-def test_vllm_batched_equals_one_by_one(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
+def test_vllm_mixed_lora_batch_gives_each_row_its_own_adapter(  # noqa: ANN001
+    vllm_pool, adapters: dict
+) -> None:
+    """One batch with fire, police and base rows: each row's greedy text is most likely under
+    its own adapter, and batched scores equal one-by-one scores. (Comparing batched and single
+    greedy *text* is not robust: bf16 sums over a different batch shape can flip a near-tie at
+    the very first token, which was seen here for the police row.)"""
     reqs = _requests(adapters)
-    tok = vllm_pool.tokenizer()
+    refs = [r.adapter for r in reqs]  # fire, police, None (base)
     batched = [r.text for r in vllm_pool.generate(reqs)]
-    single = [vllm_pool.generate([r])[0].text for r in reqs]
-    # bf16 sums over a different batch shape may drift late; the opening tokens must agree, so
-    # every row got its own adapter (and the base row none) inside the mixed batch
-    for b, s1 in zip(batched, single, strict=True):
-        assert tok.encode(b)[:8] == tok.encode(s1)[:8], (b, s1)
     assert len(set(batched)) == 3  # fire adapter, police adapter and the base model differ
+    # each row's text, after its own prompt, scored under every row's adapter (one batch)
+    scoring = [
+        ScoreRequest(messages=req.messages, continuations=[text], adapter=ref)
+        for req, text in zip(reqs, batched, strict=True)
+        for ref in refs
+    ]
+    mixed = vllm_pool.score(scoring)
+    for row, text in enumerate(batched):
+        under = [res.logprobs[0] for res in mixed[3 * row : 3 * row + 3]]
+        own = under[row]
+        others = [lp for i, lp in enumerate(under) if i != row]
+        assert own > max(others) + 0.5, (text, under)
+    single = [vllm_pool.score([r])[0] for r in scoring]
+    for m, s1 in zip(mixed, single, strict=True):
+        assert abs(m.logprobs[0] - s1.logprobs[0]) <= 0.05 * m.token_counts[0] + 0.1, (
+            m.logprobs,
+            s1.logprobs,
+        )
 
 
 def test_vllm_scores_are_log_probabilities(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
@@ -94,12 +113,19 @@ def test_transformers_peft_matches_vllm(vllm_pool, adapters: dict) -> None:  # n
     hf = HFPool(AppConfig().model, list(adapters.values()))
     hf_out = hf.generate(reqs)
     v_out = vllm_pool.generate(reqs)
-    tok = vllm_pool.tokenizer()
-    for h, v in zip(hf_out, v_out, strict=True):
-        h_ids, v_ids = tok.encode(h.text), tok.encode(v.text)
-        # bf16 (vLLM) vs fp32 (transformers) drift: measured here, the fire answer diverged at
-        # token 6 ("plasma" vs "odour"); the opening tokens must agree
-        assert h_ids[:4] == v_ids[:4], (h.text, v.text)
+    # bf16 (vLLM) vs fp32 (transformers) drift makes greedy text diverge after a near-tie
+    # (measured here: the fire answer at token 6, "plasma" vs "odour"), so compare likelihoods:
+    # under vLLM with the same adapter, transformers+peft's greedy answer must be about as
+    # likely as vLLM's own. An answer from another adapter or the base model is far less likely.
+    scores = vllm_pool.score(
+        [
+            ScoreRequest(messages=r.messages, continuations=[v.text, h.text], adapter=r.adapter)
+            for r, h, v in zip(reqs, hf_out, v_out, strict=True)
+        ]
+    )
+    for s1, h, v in zip(scores, hf_out, v_out, strict=True):
+        (lp_v, lp_h), (n_v, _) = s1.logprobs, s1.token_counts
+        assert lp_h >= lp_v - max(1.0, 0.1 * n_v), (h.text, v.text, s1.logprobs)
     # the seed system's loop gives the same answers as grouped batches
     assert [r.text for r in hf.generate_one_by_one(reqs)] == [r.text for r in hf_out]
 
