@@ -188,9 +188,7 @@ class ApiState:
         from crisis_mas.rollout import live
 
         try:
-            candidates = live.shadow_candidates(
-                self.config, report, self.assessor.pool.info
-            )
+            candidates = live.shadow_candidates(self.config, report, self.assessor.pool.info)
         except Exception as err:  # never fail a served request over shadow bookkeeping
             log.warning("shadow rollout lookup failed: %s", err)
             return "none"

@@ -115,36 +115,72 @@ def _explode(lora_indices_tensor: torch.Tensor, seq_len_tensor: torch.Tensor) ->
 
 
 def sgmv_shrink(
-    inputs, lora_a_weights, output_tensor, b_seq_start_loc, seq_len_tensor,
-    lora_indices_tensor, batches, max_seq_length, token_nums, scaling,
+    inputs,
+    lora_a_weights,
+    output_tensor,
+    b_seq_start_loc,
+    seq_len_tensor,
+    lora_indices_tensor,
+    batches,
+    max_seq_length,
+    token_nums,
+    scaling,
 ) -> None:  # noqa: ANN001 - signature mirrors vLLM's
     """Drop-in for `torch_ops.sgmv_shrink` (per-sequence adapter indices)."""
     bgmv_shrink(
-        inputs, lora_a_weights, output_tensor, _explode(lora_indices_tensor, seq_len_tensor),
+        inputs,
+        lora_a_weights,
+        output_tensor,
+        _explode(lora_indices_tensor, seq_len_tensor),
         scaling,
     )
 
 
 def sgmv_expand(
-    inputs, lora_b_weights, output_tensor, b_seq_start_loc, seq_len_tensor,
-    lora_indices_tensor, batches, max_seq_length, token_nums, add_inputs=False,
+    inputs,
+    lora_b_weights,
+    output_tensor,
+    b_seq_start_loc,
+    seq_len_tensor,
+    lora_indices_tensor,
+    batches,
+    max_seq_length,
+    token_nums,
+    add_inputs=False,
 ) -> None:  # noqa: ANN001 - signature mirrors vLLM's
     """Drop-in for `torch_ops.sgmv_expand`."""
     bgmv_expand(
-        inputs, lora_b_weights, output_tensor, _explode(lora_indices_tensor, seq_len_tensor),
+        inputs,
+        lora_b_weights,
+        output_tensor,
+        _explode(lora_indices_tensor, seq_len_tensor),
         add_inputs,
     )
 
 
 def sgmv_expand_slice(
-    inputs, lora_b_weights, output_tensor, b_seq_start_loc, seq_len_tensor,
-    lora_indices_tensor, batches, max_seq_length, token_nums, slice_offset, slice_size,
+    inputs,
+    lora_b_weights,
+    output_tensor,
+    b_seq_start_loc,
+    seq_len_tensor,
+    lora_indices_tensor,
+    batches,
+    max_seq_length,
+    token_nums,
+    slice_offset,
+    slice_size,
     add_inputs=False,
 ) -> None:  # noqa: ANN001 - signature mirrors vLLM's
     """Drop-in for `torch_ops.sgmv_expand_slice`."""
     bgmv_expand_slice(
-        inputs, lora_b_weights, output_tensor, _explode(lora_indices_tensor, seq_len_tensor),
-        slice_offset, slice_size, add_inputs,
+        inputs,
+        lora_b_weights,
+        output_tensor,
+        _explode(lora_indices_tensor, seq_len_tensor),
+        slice_offset,
+        slice_size,
+        add_inputs,
     )
 
 
