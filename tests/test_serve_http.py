@@ -61,6 +61,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _served_adapters() -> list[str]:
+    """What the model pool loads: the configured three plus every shipped roster adapter."""
+    from crisis_mas.agents.profiles import load_profiles
+
+    model = ModelConfig()
+    shipped = {
+        e for e in load_profiles() if (adapter_dir(model, e) / "adapter_config.json").is_file()
+    }
+    return sorted(set(EXPERTS) | shipped)
+
+
 def _adapters(tmp: Path) -> dict[str, str]:
     """The shipped adapters; a throwaway 3-step adapter for any not trained yet."""
     model = ModelConfig()
@@ -159,7 +170,7 @@ def test_health_reports_every_component_and_two_model_replicas(server: Server) -
     assert h["ok"] and h["components"]["model_pool"]["status"] == "ok"
     assert h["components"]["vector_index"]["status"] == "ok"
     pool = h["components"]["model_pool"]["detail"]
-    assert sorted(pool["adapters"]) == sorted(EXPERTS) and pool["engine"] == "running"
+    assert sorted(pool["adapters"]) == _served_adapters() and pool["engine"] == "running"
     deployments = h["serve"]["crisis-mas"]["deployments"]
     assert deployments["ModelPool"]["replicas"] == {"RUNNING": 2}
     assert deployments["ApiIngress"]["replicas"] == {"RUNNING": 1}
@@ -254,7 +265,7 @@ def test_assessments_sync_async_and_run_store(server: Server, tmp_path: Path) ->
 def test_chat_models_tools_and_metrics(server: Server) -> None:
     client = server.client()
     models = [m["id"] for m in client.models()]
-    assert models[0].startswith("embedded:") and sorted(models[1:]) == sorted(EXPERTS)
+    assert models[0].startswith("embedded:") and sorted(models[1:]) == _served_adapters()
     out = client.chat(
         [{"role": "user", "content": "First action at a chlorine leak?"}],
         model="medical",

@@ -27,6 +27,8 @@ from crisis_mas.serving.types import (
     ScoreResult,
 )
 
+_MP_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
+
 
 def _cpu_env(config: ModelConfig) -> None:
     """Environment the CPU build needs (see docs: loopback binding, KV cache, thread binding)."""
@@ -110,14 +112,21 @@ class VLLMPool(ModelPool):
         with self._lock:
             if self._llm is None:
                 _cpu_env(self.config)
-                if self.inline():
-                    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
                 from vllm import LLM
 
+                # Read once, when the engine starts; set per engine so one pool's choice does
+                # not leak into the next engine this process starts.
+                prev = os.environ.get(_MP_ENV)
+                os.environ[_MP_ENV] = "0" if self.inline() else "1"
                 try:
                     self._llm = LLM(**self.engine_kwargs())
                 except Exception as err:  # engine start-up failures surface as one clear error
                     raise ModelPoolError(f"vLLM engine failed to start: {err}") from err
+                finally:
+                    if prev is None:
+                        os.environ.pop(_MP_ENV, None)
+                    else:
+                        os.environ[_MP_ENV] = prev
                 self._tok = self._llm.get_tokenizer()
             return self._llm
 
