@@ -82,39 +82,43 @@ def store_file(config: AppConfig) -> Path:
     return home() / "runs.db"
 
 
-def _read(config: AppConfig, query: str) -> dict[str, Candidate]:
-    """Expert -> version row of `query`; {} without a registry (and nothing is created)."""
+def _read(config: AppConfig, *queries: str) -> list[dict[str, Candidate]]:
+    """Expert -> version row of each query, over one connection; all {} without a registry
+    (and nothing is created)."""
     import json
 
     path = store_file(config)
     if not path.is_file():
-        return {}
+        return [{} for _ in queries]
     try:
         with closing(sqlite3.connect(path, timeout=5)) as db:
-            rows = db.execute(query).fetchall()
+            results = [db.execute(q).fetchall() for q in queries]
     except sqlite3.Error as err:  # no registry tables yet, or a locked/broken file
         if "no such table" not in str(err):
             log.warning("rollout registry unreadable (%s): serving incumbents", err)
-        return {}
-    out = {}
-    for expert, mode, fraction, version, info in rows:
-        try:
-            path_ = str(json.loads(info).get("path", ""))
-        except ValueError:
-            log.warning("rollout registry: unreadable metadata of %s v%s", expert, version)
-            continue
-        out[expert] = Candidate(expert, int(version), mode, float(fraction), path_)
+        return [{} for _ in queries]
+    out: list[dict[str, Candidate]] = []
+    for rows in results:
+        found = {}
+        for expert, mode, fraction, version, info in rows:
+            try:
+                path_ = str(json.loads(info).get("path", ""))
+            except ValueError:
+                log.warning("rollout registry: unreadable metadata of %s v%s", expert, version)
+                continue
+            found[expert] = Candidate(expert, int(version), mode, float(fraction), path_)
+        out.append(found)
     return out
 
 
 def active_candidates(config: AppConfig) -> dict[str, Candidate]:
     """Expert -> its candidate in shadow or canary mode; {} without a registry (nothing created)."""
-    return _read(config, _ACTIVE)
+    return _read(config, _ACTIVE)[0]
 
 
 def incumbents(config: AppConfig) -> dict[str, Candidate]:
     """Expert -> the registry's incumbent version (activated or promoted); {} without one."""
-    return _read(config, _INCUMBENTS)
+    return _read(config, _INCUMBENTS)[0]
 
 
 def _same_dir(a: str, b: str) -> bool:
@@ -178,16 +182,13 @@ def plan_run(
         return None
     configured = configured or {}
     try:
+        current, active = _read(config, _INCUMBENTS, _ACTIVE)  # one connection per run
         promoted = {
             e: c
-            for e, c in incumbents(config).items()
+            for e, c in current.items()
             if e in experts and (e not in configured or not _same_dir(configured[e].path, c.path))
         }
-        canaries = {
-            e: c
-            for e, c in active_candidates(config).items()
-            if e in experts and c.mode == "canary"
-        }
+        canaries = {e: c for e, c in active.items() if e in experts and c.mode == "canary"}
         info = pool_info() if canaries or promoted else None
     except Exception as err:  # routing must never fail a run: the incumbents serve
         log.warning("canary routing skipped for run %s: %s", run_id, err)
