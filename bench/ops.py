@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the loopback OTLP receiver lives with the tests
 
 from crisis_mas.config import AppConfig  # noqa: E402
-from crisis_mas.ops.chain import ChainedPool  # noqa: E402
-from crisis_mas.serving.pool import ModelPool  # noqa: E402
-from crisis_mas.serving.types import (  # noqa: E402
+from crisis_mas.middleware.chain import ChainedPool  # noqa: E402
+from crisis_mas.pool.base import ModelPool  # noqa: E402
+from crisis_mas.pool.types import (  # noqa: E402
     ChatMessage,
     GenerationRequest,
     GenerationResult,
@@ -83,8 +83,8 @@ class SleepPool(ModelPool):
 
 def _assessment_request(config: AppConfig) -> GenerationRequest:
     """A real expert prompt: fire commander on the bundled Piraeus chlorine scenario."""
-    from crisis_mas.agents.profiles import load_profiles
-    from crisis_mas.agents.prompting import assessment_messages, prompt_version
+    from crisis_mas.experts.profiles import load_profiles
+    from crisis_mas.experts.prompting import assessment_messages, prompt_version
     from crisis_mas.scenario import load_scenario
 
     scenario = load_scenario(REPO / "scenarios" / "piraeus_chlorine.json")
@@ -113,7 +113,7 @@ def _fresh_config(tmp: Path) -> AppConfig:
 def _make_pool(kind: str, delay_s: float, config: AppConfig) -> ModelPool:
     if kind == "fake":
         return SleepPool(delay_s)
-    from crisis_mas.serving.factory import build_pool
+    from crisis_mas.pool.factory import build_pool
 
     config.model.backend = kind  # type: ignore[assignment]
     config.model.use_adapters = False
@@ -124,7 +124,7 @@ def _make_pool(kind: str, delay_s: float, config: AppConfig) -> ModelPool:
 
 # ---- (1) cache hit vs miss ----------------------------------------------------------------
 def bench_cache(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    from crisis_mas.ops.cache.middleware import CacheLink
+    from crisis_mas.middleware.cache.middleware import CacheLink
 
     config = _fresh_config(tmp)
     if args.redis_url:
@@ -172,10 +172,10 @@ def _load_set(path: Path) -> list[dict]:
 def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     import numpy as np
 
-    from crisis_mas.ops.cache import hit_info
-    from crisis_mas.ops.cache.entities import signature
-    from crisis_mas.ops.cache.middleware import CacheLink
-    from crisis_mas.ops.cache.semantic import get_encoder
+    from crisis_mas.middleware.cache import hit_info
+    from crisis_mas.middleware.cache.entities import signature
+    from crisis_mas.middleware.cache.middleware import CacheLink
+    from crisis_mas.middleware.cache.semantic import get_encoder
 
     groups = _load_set(Path(args.paraphrases))
     config = _fresh_config(tmp)
@@ -278,7 +278,7 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[str, Any]:
     from otlp_receiver import OTLPReceiver
 
-    from crisis_mas.ops.tracing import get_tracer, shutdown_tracers, trace_link
+    from crisis_mas.middleware.tracing import get_tracer, shutdown_tracers, trace_link
 
     config = _fresh_config(tmp)
     with OTLPReceiver() as rx:

@@ -10,7 +10,7 @@ fresh scenario text (a run marker opens the user message), so vLLM's prefix cach
 the scenario prefill, as in real use: only the expert's system prompt is shared between runs.
 
 A fourth row runs the batched call on a second engine with vLLM's own CPU LoRA ops
-(`CRISIS_MAS_VLLM_CPU_LORA=upstream`), to show what `crisis_mas/serving/vllm_cpu_lora.py` buys.
+(`CRISIS_MAS_VLLM_CPU_LORA=upstream`), to show what `pool/backends/vllm_cpu_lora.py` buys.
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from crisis_mas.agents.profiles import get_profiles
-    from crisis_mas.agents.prompting import assessment_messages
     from crisis_mas.config import AppConfig
+    from crisis_mas.experts.profiles import get_profiles
+    from crisis_mas.experts.prompting import assessment_messages
+    from crisis_mas.pool.backends.hf import HFPool
+    from crisis_mas.pool.backends.vllm import VLLMPool
+    from crisis_mas.pool.factory import expert_adapters
+    from crisis_mas.pool.types import GenerationRequest, SamplingConfig
     from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-    from crisis_mas.serving.factory import expert_adapters
-    from crisis_mas.serving.hf_backend import HFPool
-    from crisis_mas.serving.types import GenerationRequest, SamplingConfig
-    from crisis_mas.serving.vllm_backend import VLLMPool
 
     experts = args.experts.split(",")
     cfg = AppConfig()
@@ -100,7 +100,7 @@ def main() -> None:
     startup, batched, tok_b, sequential, tok_s = vllm_runs(with_sequential=True)
     upstream = tok_u = None
     if not args.skip_upstream_ops:
-        from crisis_mas.serving import vllm_cpu_lora
+        from crisis_mas.pool.backends import vllm_cpu_lora
 
         os.environ["CRISIS_MAS_VLLM_CPU_LORA"] = "upstream"  # for engine processes started now
         vllm_cpu_lora.restore()  # for an inline engine (this process)

@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crisis_mas.ops.guard import check_input, check_output, check_passage, redact_pii  # noqa: E402
-from crisis_mas.ops.hazmat import validate_text  # noqa: E402
-from crisis_mas.ops.hazmat.reference import registry  # noqa: E402
+from crisis_mas.safety.guard import check_input, check_output, check_passage, redact_pii  # noqa: E402
+from crisis_mas.safety.hazmat import validate_text  # noqa: E402
+from crisis_mas.safety.hazmat.reference import registry  # noqa: E402
 
 SUBSTANCES = [
     ("ammonia", "αμμωνίας", "UN1005", 300, 125, 30, 0.1),
@@ -126,8 +126,8 @@ def make_texts(n: int, seed: int = 0) -> list[str]:
 def expert_prompts() -> list[str]:
     """The user prompts the agents send for every bundled scenario and expert (best effort)."""
     try:
-        from crisis_mas.agents.profiles import load_profiles
-        from crisis_mas.agents.prompting import user_prompt
+        from crisis_mas.experts.profiles import load_profiles
+        from crisis_mas.experts.prompting import user_prompt
         from crisis_mas.scenario import load_scenario
     except ImportError:
         return []

@@ -37,8 +37,8 @@ from typing import Any
 
 import yaml
 
-from crisis_mas.serving.pool import ModelPool
-from crisis_mas.serving.types import ModelInfo
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import ModelInfo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -90,14 +90,14 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from crisis_mas.ops.metrics import REGISTRY
+    from crisis_mas.middleware.metrics import REGISTRY
+    from crisis_mas.pool.adapters import read_info
+    from crisis_mas.pool.backends.vllm_async import AsyncEngine
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.rollout.shadow import candidate_ref
-    from crisis_mas.serving.adapters import read_info
-    from crisis_mas.serving.api import ApiState, create_api
-    from crisis_mas.serving.async_engine import AsyncEngine
-    from crisis_mas.serving.deployments import roster_adapters
-    from crisis_mas.serving.serve_config import ServeAppConfig
+    from crisis_mas.service.api import ApiState, create_api
+    from crisis_mas.service.config import ServeAppConfig
+    from crisis_mas.service.deployments import roster_adapters
 
     tmp = Path(tempfile.mkdtemp(prefix="crisis-mas-shadow-bench-"))
     data = yaml.safe_load(args.deploy.read_text())

@@ -12,14 +12,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crisis_mas.drift import DriftConfig
 from crisis_mas.errors import InputError
-from crisis_mas.feedback import ReliabilityConfig
-from crisis_mas.ops.config import OpsConfig
+from crisis_mas.experts.reliability import ReliabilityConfig
+from crisis_mas.middleware.config import OpsConfig
+from crisis_mas.monitor.drift import DriftConfig
+from crisis_mas.pool.types import SamplingConfig
 from crisis_mas.rag.config import RagConfig
 from crisis_mas.rollout.policy import RolloutConfig
 from crisis_mas.scenario import describe_validation_error
-from crisis_mas.serving.types import SamplingConfig
 
 EMBEDDED_BASE = "embedded:smollm2-135m-instruct"
 

@@ -1,7 +1,7 @@
 """Derive the project's compact ERG 2024 reference tables from the shared ERG extracts.
 
 Reads `<shared>/erg/` (green tables 1-3, the processed index, the orange guides) and writes
-versioned JSON into `crisis_mas/ops/hazmat/data/`. Each output names its source, the source
+versioned JSON into `crisis_mas/safety/hazmat/data/`. Each output names its source, the source
 file's SHA-256, the ERG edition and the build date, so a table can always be traced and rebuilt:
 
     .venv/bin/python scripts/build_erg_tables.py [--shared DIR] [--out DIR]
@@ -282,7 +282,7 @@ def build_guides(src: Path, build_date: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=shared_data(), help="shared data folder")
-    ap.add_argument("--out", type=Path, default=REPO / "crisis_mas/ops/hazmat/data")
+    ap.add_argument("--out", type=Path, default=REPO / "crisis_mas/safety/hazmat/data")
     ap.add_argument("--date", default=dt.date.today().isoformat(), help="build date to record")
     args = ap.parse_args(argv)
     erg = args.shared / "erg"

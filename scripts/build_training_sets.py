@@ -1,6 +1,6 @@
 """Render the structured training sources into the chat JSONL each expert's LoRA adapter trains on.
 
-Sources are `crisis_mas/agents/training/src/<expert>.yaml` (a list of `{scenario, answer}` items).
+Sources are `crisis_mas/experts/training/src/<expert>.yaml` (a list of `{scenario, answer}` items).
 Prompts are rendered with the runtime renderer (`assessment_messages`) and answers with
 `format_assessment`, so the adapters learn exactly the layout they will see at inference,
 including the REFERENCES block of retrieved knowledge-base passages. Those passages are what the
@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
-from crisis_mas.agents.profiles import ExpertProfile, load_profiles
-from crisis_mas.agents.prompting import assessment_messages, format_assessment
 from crisis_mas.errors import InputError
+from crisis_mas.experts.profiles import ExpertProfile, load_profiles
+from crisis_mas.experts.prompting import assessment_messages, format_assessment
 from crisis_mas.scenario import Scenario, parse_scenario
 
-TRAINING_DIR = Path(__file__).resolve().parent.parent / "crisis_mas" / "agents" / "training"
+TRAINING_DIR = Path(__file__).resolve().parent.parent / "crisis_mas" / "experts" / "training"
 SRC_DIR = TRAINING_DIR / "src"
 PASSAGES_FILE = TRAINING_DIR / "passages.json"
 PASSAGE_KEYS = ("chunk_id", "title", "text")
@@ -151,8 +151,8 @@ def render_all(
 
 def refresh_passages(src_dir: Path = SRC_DIR, passages_file: Path = PASSAGES_FILE) -> int:
     """Query the real retriever (as `Assessor` does) for every example; write the snapshot."""
-    from crisis_mas.agents.prompting import retrieval_query
     from crisis_mas.config import AppConfig
+    from crisis_mas.experts.prompting import retrieval_query
     from crisis_mas.rag import Retriever
 
     retriever = Retriever.open(AppConfig().rag)

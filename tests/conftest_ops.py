@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from crisis_mas.serving.pool import ModelPool
-from crisis_mas.serving.types import (
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,

@@ -3,15 +3,15 @@ and a scripted model pool so the real Assessor runs without an engine."""
 
 from __future__ import annotations
 
-from crisis_mas.agents.assessment import Assessment, TokenUsage
-from crisis_mas.agents.coordinator import decide
-from crisis_mas.agents.profiles import load_profiles
-from crisis_mas.agents.prompting import format_assessment
 from crisis_mas.config import AggregationConfig, AppConfig
-from crisis_mas.report import ModelRef, Report
+from crisis_mas.coordinator.decision import decide
+from crisis_mas.experts.assessment import Assessment, TokenUsage
+from crisis_mas.experts.profiles import load_profiles
+from crisis_mas.experts.prompting import format_assessment
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import GenerationResult, ModelInfo, ScoreResult
+from crisis_mas.report.model import ModelRef, Report
 from crisis_mas.scenario import Scenario, bundled_scenarios_dir, load_scenario
-from crisis_mas.serving.pool import ModelPool
-from crisis_mas.serving.types import GenerationResult, ModelInfo, ScoreResult
 
 
 def scenario(name: str) -> Scenario:

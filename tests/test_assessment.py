@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crisis_mas.agents.assessment import (
+from crisis_mas.experts.assessment import (
     beliefs_from_logprobs,
     confidence_of,
     doctrine_prior,
     parse_answer,
 )
-from crisis_mas.agents.profiles import load_profiles
-from crisis_mas.agents.prompting import format_assessment
+from crisis_mas.experts.profiles import load_profiles
+from crisis_mas.experts.prompting import format_assessment
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
 GOOD = format_assessment(

@@ -18,13 +18,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from crisis_mas.agents.profiles import get_profiles
-from crisis_mas.agents.prompting import assessment_messages
 from crisis_mas.config import AppConfig, ModelConfig
+from crisis_mas.experts.profiles import get_profiles
+from crisis_mas.experts.prompting import assessment_messages
+from crisis_mas.pool.embedded import resolve_base
+from crisis_mas.pool.factory import expert_adapters
+from crisis_mas.pool.types import GenerationRequest, SamplingConfig, ScoreRequest
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-from crisis_mas.serving.embedded import resolve_base
-from crisis_mas.serving.factory import expert_adapters
-from crisis_mas.serving.types import GenerationRequest, SamplingConfig, ScoreRequest
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def adapters() -> dict:
 
 @pytest.fixture(scope="module")
 def vllm_pool(adapters: dict) -> Iterator:
-    from crisis_mas.serving.vllm_backend import VLLMPool
+    from crisis_mas.pool.backends.vllm import VLLMPool
 
     pool = VLLMPool(AppConfig().model, list(adapters.values()))
     pool.start()
@@ -107,7 +107,7 @@ def test_vllm_scores_are_log_probabilities(vllm_pool, adapters: dict) -> None:  
 
 
 def test_transformers_peft_matches_vllm(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
-    from crisis_mas.serving.hf_backend import HFPool
+    from crisis_mas.pool.backends.hf import HFPool
 
     reqs = _requests(adapters, with_base=False)
     hf = HFPool(AppConfig().model, list(adapters.values()))
@@ -203,8 +203,8 @@ def vllm_server(adapters: dict, vllm_pool) -> Iterator[str]:  # noqa: ANN001
     reason="opt-in (CRISIS_MAS_TEST_VLLM_SERVER=1): starts a second vLLM server process",
 )
 def test_openai_backend_against_a_real_vllm_server(vllm_server: str, adapters: dict) -> None:
-    from crisis_mas.serving.openai_backend import OpenAIPool
-    from crisis_mas.serving.vllm_backend import VLLMPool
+    from crisis_mas.pool.backends.openai_compat import OpenAIPool
+    from crisis_mas.pool.backends.vllm import VLLMPool
 
     cfg = ModelConfig.model_validate(
         {"backend": "openai", "base": "base", "openai": {"base_url": vllm_server}}

@@ -8,8 +8,8 @@ import pytest
 
 from crisis_mas.config import AppConfig, load_config
 from crisis_mas.errors import InputError
-from crisis_mas.serving.factory import expert_adapters
-from crisis_mas.serving.vllm_backend import VLLMPool
+from crisis_mas.pool.backends.vllm import VLLMPool
+from crisis_mas.pool.factory import expert_adapters
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def test_gpu_config_engine_arguments(tmp_path: Path) -> None:
 
 
 def test_cpu_engine_keeps_a_free_lora_slot() -> None:
-    from crisis_mas.serving.types import AdapterRef
+    from crisis_mas.pool.types import AdapterRef
 
     refs = [AdapterRef(name=n, id=i + 1, path="/x") for i, n in enumerate(("a", "b", "c"))]
     kw = VLLMPool(AppConfig().model, refs).engine_kwargs()

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from crisis_mas.agents.assessment import Assessment
-from crisis_mas.agents.coordinator import (
+from crisis_mas.config import AggregationConfig
+from crisis_mas.coordinator.decision import (
     combine,
     decide,
     discount,
@@ -15,8 +15,8 @@ from crisis_mas.agents.coordinator import (
     pignistic,
     topsis,
 )
-from crisis_mas.agents.profiles import load_profiles
-from crisis_mas.config import AggregationConfig
+from crisis_mas.experts.assessment import Assessment
+from crisis_mas.experts.profiles import load_profiles
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
 SCEN = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")

@@ -13,7 +13,8 @@ from evalkit import make_report, scenario
 from typer.testing import CliRunner
 
 from crisis_mas.config import AppConfig
-from crisis_mas.drift import (
+from crisis_mas.evals import EvalRun, load_suite, score_report
+from crisis_mas.monitor.drift import (
     DriftConfig,
     DriftResult,
     centroid_distance,
@@ -24,8 +25,7 @@ from crisis_mas.drift import (
     record_input,
     reference_texts,
 )
-from crisis_mas.evals import EvalRun, load_suite, score_report
-from crisis_mas.runstore import RunStore
+from crisis_mas.store.runs import RunStore
 
 SHIFTED = [
     "cyber_attack: Ransomware on the hospital IT systems. Patient records are encrypted.",
@@ -105,7 +105,7 @@ def test_alerts_go_through_ops_mechanism_and_throttle(tmp_path: Path) -> None:
 
 def test_drift_check_command(tmp_path: Path) -> None:
     from crisis_mas.cli.drift import drift_check
-    from crisis_mas.evals.store import EvalStore
+    from crisis_mas.store.evals import EvalStore
 
     db = tmp_path / "runs.db"
     f = tmp_path / "c.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from crisis_mas.report import Report
+from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
 pytestmark = pytest.mark.slow

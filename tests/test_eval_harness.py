@@ -10,10 +10,10 @@ import typer
 from evalkit import FakePool, fake_config
 from typer.testing import CliRunner
 
+from crisis_mas.assess import Assessor
 from crisis_mas.evals.harness import run_suite
-from crisis_mas.evals.store import EvalStore
-from crisis_mas.pipeline import Assessor
-from crisis_mas.runstore import RunStore
+from crisis_mas.store.evals import EvalStore
+from crisis_mas.store.runs import RunStore
 
 
 def test_run_suite_through_the_assessor(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_eval_command_with_judge(tmp_path: Path, monkeypatch) -> None:  # noqa: 
     from test_eval_judge import PositionBiased
 
     import crisis_mas.evals.harness as harness
-    import crisis_mas.serving.factory as factory
+    import crisis_mas.pool.factory as factory
     from crisis_mas.cli.eval import eval as eval_cmd
 
     db = tmp_path / "runs.db"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from evalkit import make_report, scenario
 
 from crisis_mas.evals.judge import equal_budget, judge_pairs, summarise
-from crisis_mas.serving.pool import ModelPool
-from crisis_mas.serving.types import ModelInfo, ScoreResult
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import ModelInfo, ScoreResult
 
 S = scenario("elefsina_ammonia")
 GOOD, BAD = "action_shelter_in_place_downwind", "action_evacuate_downwind_sector"

@@ -11,8 +11,8 @@ from crisis_mas.errors import InputError
 from crisis_mas.evals import EvalRun, compare_runs, load_suite, score_report, suite_metrics
 from crisis_mas.evals.labels import Fact
 from crisis_mas.evals.metrics import percentile
-from crisis_mas.evals.store import EvalStore
 from crisis_mas.scenario import bundled_scenarios_dir
+from crisis_mas.store.evals import EvalStore
 
 SUITE = {x.scenario.id: x for x in load_suite("bundled")}
 HZ = {"type": "hazmat_contradiction", "reason": "IDLH 30 ppm vs 300 ppm"}

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from crisis_mas.agents.coordinator import decide, expert_weights
-from crisis_mas.agents.profiles import load_profiles
 from crisis_mas.config import AggregationConfig, AppConfig
-from crisis_mas.feedback import (
+from crisis_mas.coordinator.decision import decide, expert_weights
+from crisis_mas.experts.profiles import load_profiles
+from crisis_mas.experts.reliability import (
     FeedbackIn,
     FeedbackStore,
     ReliabilityConfig,
@@ -28,7 +28,7 @@ from crisis_mas.feedback import (
     reliability,
     reliability_table,
 )
-from crisis_mas.runstore import RunStore
+from crisis_mas.store.runs import RunStore
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 S = scenario("karditsa_flood")
@@ -162,9 +162,9 @@ def test_feedback_router(tmp_path: Path) -> None:
 def test_config_sections_default_until_wired() -> None:
     from types import SimpleNamespace
 
-    from crisis_mas.drift import DriftConfig
-    from crisis_mas.drift import section as drift_section
-    from crisis_mas.feedback import section as feedback_section
+    from crisis_mas.experts.reliability import section as feedback_section
+    from crisis_mas.monitor.drift import DriftConfig
+    from crisis_mas.monitor.drift import section as drift_section
     from crisis_mas.rollout.policy import RolloutConfig
     from crisis_mas.rollout.policy import section as rollout_section
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crisis_mas.ops.guard import check_input, check_output, check_passage, redact_pii
-from crisis_mas.ops.guard.output import sanitize_markup
-from crisis_mas.ops.guard.pii import afm_ok, amka_ok, find_pii, luhn_ok
-from crisis_mas.ops.safety_config import GuardConfig
+from crisis_mas.safety.config import GuardConfig
+from crisis_mas.safety.guard import check_input, check_output, check_passage, redact_pii
+from crisis_mas.safety.guard.output import sanitize_markup
+from crisis_mas.safety.guard.pii import afm_ok, amka_ok, find_pii, luhn_ok
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,14 +10,14 @@ from typer.testing import CliRunner
 from crisis_mas.cli.guard import app as guard_app
 from crisis_mas.cli.hazmat import app as hazmat_app
 from crisis_mas.config import AppConfig
-from crisis_mas.ops.chain import build_link
-from crisis_mas.ops.guard.evaluation import load_bipia, load_giskard, load_xstest, plant
-from crisis_mas.ops.guard.middleware import InputGuardLink, OutputGuardLink
-from crisis_mas.ops.guard.rails import check_input, check_passage
-from crisis_mas.ops.hazmat.middleware import HazmatLink
-from crisis_mas.ops.safety_config import GuardConfig, HazmatConfig
+from crisis_mas.middleware.chain import build_link
+from crisis_mas.middleware.guard import InputGuardLink, OutputGuardLink
+from crisis_mas.middleware.hazmat import HazmatLink
 from crisis_mas.paths import shared_data
-from crisis_mas.serving.types import ChatMessage, GenerationRequest, GenerationResult
+from crisis_mas.pool.types import ChatMessage, GenerationRequest, GenerationResult
+from crisis_mas.safety.config import GuardConfig, HazmatConfig
+from crisis_mas.safety.guard.evaluation import load_bipia, load_giskard, load_xstest, plant
+from crisis_mas.safety.guard.rails import check_input, check_passage
 
 runner = CliRunner()
 

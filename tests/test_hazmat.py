@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from crisis_mas.ops.hazmat import (
+from crisis_mas.safety.hazmat import (
     check_scenario_facts,
     format_corrections,
     lookup,
     table_versions,
     validate_text,
 )
-from crisis_mas.ops.hazmat.reference import DATA_DIR, load_table
-from crisis_mas.ops.hazmat.units import mg_m3_to_ppm, ppm_to_mg_m3, to_metres
+from crisis_mas.safety.hazmat.reference import DATA_DIR, load_table
+from crisis_mas.safety.hazmat.units import mg_m3_to_ppm, ppm_to_mg_m3, to_metres
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -258,7 +258,7 @@ def test_wrong_scenario_facts_are_reported():
 
 def test_flags_round_trip_into_corrections():
     """The pipeline rebuilds Findings from result flags to write the re-query feedback."""
-    from crisis_mas.ops.hazmat import Finding
+    from crisis_mas.safety.hazmat import Finding
 
     flags = [f.to_flag() for f in validate_text("The IDLH of ammonia is 10 ppm.")]
     text = format_corrections([Finding.model_validate(f) for f in flags])

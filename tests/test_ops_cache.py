@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from crisis_mas.config import AppConfig
-from crisis_mas.ops.cache import hit_info
-from crisis_mas.ops.cache.middleware import CacheLink, cache_stats, clear_cache
-from crisis_mas.serving.types import (
+from crisis_mas.middleware.cache import hit_info
+from crisis_mas.middleware.cache.middleware import CacheLink, cache_stats, clear_cache
+from crisis_mas.pool.types import (
     AdapterRef,
     ChatMessage,
     GenerationRequest,
@@ -257,7 +257,7 @@ def test_redis_killed_mid_run_bypasses_with_one_warning(
     assert link.generate([_req("q1")], fake_pool.generate)[0].cached
 
     redis_server.kill()
-    caplog.set_level(logging.WARNING, logger="crisis_mas.ops.cache")
+    caplog.set_level(logging.WARNING, logger="crisis_mas.middleware.cache")
     t0 = time.perf_counter()
     for i in range(20):
         out = link.generate([_req("q1"), _req(f"new {i}")], fake_pool.generate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crisis_mas.ops.cache.entities import signature
+from crisis_mas.middleware.cache.entities import signature
 
 
 def test_paraphrases_share_a_signature() -> None:

@@ -13,8 +13,8 @@ from otlp_receiver import OTLPReceiver
 from typer.testing import CliRunner
 
 from crisis_mas.config import AppConfig
-from crisis_mas.ops.health import check_health
-from crisis_mas.ops.metrics import event_log
+from crisis_mas.middleware.metrics import event_log
+from crisis_mas.monitor.health import check_health
 
 if TYPE_CHECKING:
     from conftest_ops import FakePool, RedisServer
@@ -64,8 +64,8 @@ def test_health_langfuse_reachable_and_dead(
 
 def test_cache_cli_stats_and_clear(ops_home: Path, fake_pool: FakePool) -> None:
     from crisis_mas.cli.cache import app
-    from crisis_mas.ops.cache.middleware import CacheLink
-    from crisis_mas.serving.types import ChatMessage, GenerationRequest
+    from crisis_mas.middleware.cache.middleware import CacheLink
+    from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
     link = CacheLink(AppConfig().ops.cache, "fake-base")
     for _ in range(2):

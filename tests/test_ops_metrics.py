@@ -11,11 +11,11 @@ import pytest
 from otlp_receiver import OTLPReceiver
 
 from crisis_mas.config import AppConfig
-from crisis_mas.ops.alerts import evaluate_alerts
-from crisis_mas.ops.chain import build_chain
-from crisis_mas.ops.config import AlertRule
-from crisis_mas.ops.metrics import EventLog, events_path, metrics_text
-from crisis_mas.serving.types import ChatMessage, GenerationRequest
+from crisis_mas.middleware.chain import build_chain
+from crisis_mas.middleware.config import AlertRule
+from crisis_mas.middleware.metrics import EventLog, events_path, metrics_text
+from crisis_mas.monitor.alerts import evaluate_alerts
+from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
 if TYPE_CHECKING:
     from conftest_ops import FakePool

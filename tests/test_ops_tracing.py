@@ -15,9 +15,9 @@ import pytest
 from otlp_receiver import OTLPReceiver, Receiver
 
 from crisis_mas.config import AppConfig
-from crisis_mas.ops.chain import ChainedPool
-from crisis_mas.ops.tracing import NoopRun, get_tracer, shutdown_tracers, trace_link
-from crisis_mas.serving.types import AdapterRef, ChatMessage, GenerationRequest, ScoreRequest
+from crisis_mas.middleware.chain import ChainedPool
+from crisis_mas.middleware.tracing import NoopRun, get_tracer, shutdown_tracers, trace_link
+from crisis_mas.pool.types import AdapterRef, ChatMessage, GenerationRequest, ScoreRequest
 
 if TYPE_CHECKING:
     from conftest_ops import FakePool
@@ -54,7 +54,7 @@ def test_trace_tree_over_real_otlp_export(
     use_langfuse(receiver.url)
     config = AppConfig()
     config.ops.chain = ["trace", "metrics", "cache"]
-    from crisis_mas.ops.chain import build_chain
+    from crisis_mas.middleware.chain import build_chain
 
     pool = build_chain(fake_pool, config)
     tracer = get_tracer(config)

@@ -6,12 +6,12 @@ tests/test_e2e_run.py proves the same path on the real model and adapters.
 
 from __future__ import annotations
 
-from crisis_mas.agents.prompting import format_assessment
+from crisis_mas.assess import Assessor
 from crisis_mas.config import AppConfig
-from crisis_mas.pipeline import Assessor
+from crisis_mas.experts.prompting import format_assessment
+from crisis_mas.pool.base import ModelPool, ModelPoolError
+from crisis_mas.pool.types import GenerationResult, ModelInfo, ScoreResult
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-from crisis_mas.serving.pool import ModelPool, ModelPoolError
-from crisis_mas.serving.types import GenerationResult, ModelInfo, ScoreResult
 
 SCEN = load_scenario(bundled_scenarios_dir() / "elefsina_ammonia.json")
 GOOD = format_assessment(

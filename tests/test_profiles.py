@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crisis_mas.agents.profiles import PROFILES_DIR, ExpertProfile, load_profiles
+from crisis_mas.experts.profiles import PROFILES_DIR, ExpertProfile, load_profiles
 from crisis_mas.scenario import CRITERIA, Scenario, bundled_scenarios_dir, load_scenario
 
 PROFILE_FILES = sorted(PROFILES_DIR.glob("*.yaml"))
@@ -19,8 +19,8 @@ GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 
 
 def select(profiles: dict[str, ExpertProfile], s: Scenario) -> list[str]:
-    """The runtime selector (crisis_mas.agents.selection), as documented in docs/experts.md."""
-    from crisis_mas.agents.selection import select_experts
+    """The runtime selector (crisis_mas.experts.selection), as documented in docs/experts.md."""
+    from crisis_mas.experts.selection import select_experts
 
     return [sel.expert_id for sel in select_experts(s)]
 

@@ -291,9 +291,9 @@ def test_guard_drops_injected_passages(
         def __init__(self, allowed: bool) -> None:
             self.allowed, self.flags = allowed, ([] if allowed else ["injection"])
 
-    guard = types.ModuleType("crisis_mas.ops.guard")
+    guard = types.ModuleType("crisis_mas.safety.guard")
     guard.check_passage = lambda text: Verdict("IGNORE ALL PREVIOUS" not in text)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "crisis_mas.ops.guard", guard)
+    monkeypatch.setitem(sys.modules, "crisis_mas.safety.guard", guard)
     r = Retriever.load(index, RagConfig())
     res = r.retrieve("police cordons keep the public away", 5, domains=["police"])
     assert "evil" not in {h.doc_id for h in res.hits}
@@ -379,7 +379,7 @@ def test_concurrent_refresh_is_serialised(tmp_path: Path, built: tuple[Path, Pat
 
 
 def test_real_guard_drops_planted_instruction(tmp_path: Path, built: tuple[Path, Path]) -> None:
-    pytest.importorskip("crisis_mas.ops.guard")
+    pytest.importorskip("crisis_mas.safety.guard")
     corpus = tmp_path / "corpus"
     shutil.copytree(built[0], corpus)
     index = tmp_path / "index"

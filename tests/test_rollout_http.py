@@ -12,10 +12,10 @@ from test_rollout import CFG, _eval, _info, _samples
 from typer.testing import CliRunner
 
 from crisis_mas.config import AppConfig
-from crisis_mas.evals.store import EvalStore
-from crisis_mas.rollout.api import rollout_router
 from crisis_mas.rollout.registry import Registry
 from crisis_mas.rollout.shadow import SHADOW_ID_BASE, candidate_ref, shadow_samples
+from crisis_mas.service.routers.rollout import rollout_router
+from crisis_mas.store.evals import EvalStore
 
 
 def test_rollout_router(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_routes_and_record_many_for_a_run(tmp_path: Path) -> None:
 def test_run_shadow_never_touches_the_served_report(tmp_path: Path) -> None:
     from evalkit import FakePool, fake_config
 
-    from crisis_mas.pipeline import Assessor
+    from crisis_mas.assess import Assessor
     from crisis_mas.rollout.shadow import run_shadow
 
     class SeesAdapters(FakePool):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from evalkit import FakePool, scenario
 
+from crisis_mas.assess import Assessor
 from crisis_mas.config import AppConfig
-from crisis_mas.pipeline import Assessor
+from crisis_mas.pool.types import GenerationResult, ModelInfo
 from crisis_mas.rollout import live
 from crisis_mas.rollout.policy import route
 from crisis_mas.rollout.registry import Registry
-from crisis_mas.serving.types import GenerationResult, ModelInfo
 
 CANDIDATE = "fire@v2"
 
@@ -216,8 +216,8 @@ def test_a_pool_that_loads_candidates_serves_one_started_after_it_came_up(
 def test_async_engine_accepts_candidates_on_disk_and_rejects_other_adapters(
     tmp_path: Path,
 ) -> None:
-    from crisis_mas.serving.async_engine import AsyncEngine, ModelRejected
-    from crisis_mas.serving.types import AdapterRef
+    from crisis_mas.pool.backends.vllm_async import AsyncEngine, ModelRejected
+    from crisis_mas.pool.types import AdapterRef
 
     pytest.importorskip("vllm")
     roster = AdapterRef(name="fire", id=1, path=str(_adapter(tmp_path, "fire-v1")))
@@ -272,7 +272,7 @@ def test_no_registry_costs_nothing(tmp_path: Path) -> None:
     assert live.active_candidates(cfg) == {} and live.candidate_refs(cfg, ["fire"]) == []
 
     # a run store without registry tables: read, never written to
-    from crisis_mas.runstore import RunStore
+    from crisis_mas.store.runs import RunStore
 
     RunStore(store).save(report)
     assessor.run(s, ["fire"], "run-2")
@@ -293,7 +293,7 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
         built.append([a.name for a in adapters])
         return LoraPool([a.name for a in adapters])
 
-    monkeypatch.setattr("crisis_mas.pipeline.build_pool", build_pool)
+    monkeypatch.setattr("crisis_mas.assess.build_pool", build_pool)
     Assessor(cfg, experts=["fire", "police"])
     assert built == [["fire", CANDIDATE]]
     refs = live.candidate_refs(cfg, ["fire", "police"])
@@ -331,7 +331,7 @@ def test_cli_run_writes_the_report_before_the_shadow_runs(
 
     pools: list[Pool] = []
     monkeypatch.setattr(
-        "crisis_mas.pipeline.build_pool",
+        "crisis_mas.assess.build_pool",
         lambda model, adapters: pools.append(Pool([a.name for a in adapters])) or pools[-1],
     )
     args = ["run", "evia_wildfire", "--experts", "fire", "--out", str(out), "-c", str(cfg_file)]

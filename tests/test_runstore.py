@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crisis_mas.agents.assessment import Assessment, doctrine_prior
-from crisis_mas.agents.coordinator import decide
-from crisis_mas.agents.profiles import load_profiles
 from crisis_mas.config import AggregationConfig
-from crisis_mas.report import ModelRef, Report, to_markdown
-from crisis_mas.runstore import RunStore
+from crisis_mas.coordinator.decision import decide
+from crisis_mas.experts.assessment import Assessment, doctrine_prior
+from crisis_mas.experts.profiles import load_profiles
+from crisis_mas.report.model import ModelRef, Report, to_markdown
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+from crisis_mas.store.runs import RunStore
 
 
 def _report(run_id: str) -> Report:

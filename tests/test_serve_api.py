@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from crisis_mas.client import (
+from crisis_mas.errors import CrisisMasError, InputError
+from crisis_mas.pool.types import GenerationResult, ModelInfo, ScoreResult
+from crisis_mas.report.model import Report
+from crisis_mas.scenario import bundled_scenarios_dir
+from crisis_mas.service.api import MODEL_REPLICAS_HEADER, REPLICA_HEADER, ApiState, create_api
+from crisis_mas.service.client import (
     AuthenticationError,
     CrisisMasClient,
     NotFound,
@@ -23,15 +28,10 @@ from crisis_mas.client import (
     RequestRejected,
     ServiceUnavailable,
 )
-from crisis_mas.errors import CrisisMasError, InputError
-from crisis_mas.report import Report
-from crisis_mas.runstore import RunStore
-from crisis_mas.scenario import bundled_scenarios_dir
-from crisis_mas.serving.api import MODEL_REPLICAS_HEADER, REPLICA_HEADER, ApiState, create_api
-from crisis_mas.serving.deployments import PoolReply, RemotePool
-from crisis_mas.serving.jobs import JobStore
-from crisis_mas.serving.serve_config import ServeAppConfig
-from crisis_mas.serving.types import GenerationResult, ModelInfo, ScoreResult
+from crisis_mas.service.config import ServeAppConfig
+from crisis_mas.service.deployments import PoolReply, RemotePool
+from crisis_mas.service.jobs import JobStore
+from crisis_mas.store.runs import RunStore
 
 ANSWER = (
     "Rationale: The fire front is moving toward the villages and evacuation routes may close.\n"

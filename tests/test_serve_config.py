@@ -12,17 +12,17 @@ from conftest import REPO, run_cli
 
 from crisis_mas.config import load_config
 from crisis_mas.errors import InputError
-from crisis_mas.serving.app import build_app, build_app_from_config
-from crisis_mas.serving.async_engine import engine_kwargs
-from crisis_mas.serving.security import RateLimiter, check_bind, is_loopback
-from crisis_mas.serving.serve_config import (
+from crisis_mas.pool.backends.vllm import VLLMPool
+from crisis_mas.pool.backends.vllm_async import engine_kwargs
+from crisis_mas.pool.types import AdapterRef
+from crisis_mas.service.app import build_app, build_app_from_config
+from crisis_mas.service.config import (
     IMPORT_PATH,
     ServeAppConfig,
     load_serve_file,
     parse_serve_config,
 )
-from crisis_mas.serving.types import AdapterRef
-from crisis_mas.serving.vllm_backend import VLLMPool
+from crisis_mas.service.security import RateLimiter, check_bind, is_loopback
 
 GPU = REPO / "deploy" / "llama31-8b-gpu.yaml"
 CPU = REPO / "deploy" / "serve-embedded-cpu.yaml"

@@ -11,21 +11,21 @@ import asyncio
 
 import pytest
 
+from crisis_mas.assess import Assessor
 from crisis_mas.config import AppConfig
-from crisis_mas.pipeline import Assessor
-from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-from crisis_mas.serving.pool import ModelPool, ModelPoolError
-from crisis_mas.serving.types import (
+from crisis_mas.pool.base import ModelPool, ModelPoolError
+from crisis_mas.pool.types import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
     SamplingConfig,
     ScoreRequest,
 )
+from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
 
 def test_async_engine_knows_every_request_field() -> None:
-    # If this fails, teach crisis_mas/serving/async_engine.py the new field, then update the set.
+    # If this fails, teach pool/backends/vllm_async.py the new field, then update the set.
     assert set(GenerationRequest.model_fields) == {
         "request_id",
         "messages",
@@ -72,8 +72,8 @@ class _Recorder(ModelPool):
 
 @pytest.mark.slow
 def test_async_engine_matches_the_offline_pool() -> None:
-    from crisis_mas.serving.async_engine import AsyncEngine
-    from crisis_mas.serving.vllm_backend import VLLMPool
+    from crisis_mas.pool.backends.vllm import VLLMPool
+    from crisis_mas.pool.backends.vllm_async import AsyncEngine
 
     cfg = AppConfig.model_validate(
         {
@@ -164,7 +164,7 @@ def test_async_engine_matches_the_offline_pool() -> None:
 def test_scores_read_from_the_prefix_cache_only_where_computed() -> None:
     from types import SimpleNamespace
 
-    from crisis_mas.serving.async_engine import _has_logprobs
+    from crisis_mas.pool.backends.vllm_async import _has_logprobs
 
     ids = [5, 6, 7, 8]
     full = SimpleNamespace(prompt_token_ids=ids, prompt_logprobs=[None, {6: 0}, {7: 0}, {8: 0}])

@@ -26,12 +26,12 @@ import pytest
 import yaml
 from conftest import CLI, REPO, run_cli
 
-from crisis_mas.client import CrisisMasClient
 from crisis_mas.config import ModelConfig
-from crisis_mas.report import Report
-from crisis_mas.runstore import RunStore
+from crisis_mas.pool.adapters import TrainingConfig, adapter_dir, train_adapter
+from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
-from crisis_mas.serving.adapters import TrainingConfig, adapter_dir, train_adapter
+from crisis_mas.service.client import CrisisMasClient
+from crisis_mas.store.runs import RunStore
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def _free_port() -> int:
 
 def _served_adapters() -> list[str]:
     """What the model pool loads: the configured three plus every shipped roster adapter."""
-    from crisis_mas.agents.profiles import load_profiles
+    from crisis_mas.experts.profiles import load_profiles
 
     model = ModelConfig()
     shipped = {
@@ -123,7 +123,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Ite
             {
                 "name": "crisis-mas",
                 "route_prefix": "/",
-                "import_path": "crisis_mas.serving.app:build_app",
+                "import_path": "crisis_mas.service.app:build_app",
                 "args": args,
             }
         ],

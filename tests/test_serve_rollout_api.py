@@ -12,12 +12,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from test_serve_api import StandInHandle, _scenario, _settings
 
-from crisis_mas.ops.metrics import REGISTRY
-from crisis_mas.report import Report
+from crisis_mas.middleware.metrics import REGISTRY
+from crisis_mas.pool.types import ModelInfo
+from crisis_mas.report.model import Report
 from crisis_mas.rollout.registry import Registry
-from crisis_mas.serving.api import ApiState, create_api
-from crisis_mas.serving.deployments import RemotePool
-from crisis_mas.serving.types import ModelInfo
+from crisis_mas.service.api import ApiState, create_api
+from crisis_mas.service.deployments import RemotePool
 
 CANDIDATE = "fire@v2"
 
@@ -76,7 +76,7 @@ def test_feedback_and_rollout_routes_behind_the_middleware(tmp_path: Path) -> No
         )
         run = Report.model_validate(r.json())
         # served runs feed the drift monitor like CLI runs (persist_run)
-        from crisis_mas.drift import recent_texts
+        from crisis_mas.monitor.drift import recent_texts
 
         assert len(recent_texts(tmp_path / "runs.db")) == 1
 

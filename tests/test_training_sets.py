@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from crisis_mas.agents.profiles import load_profiles
-from crisis_mas.agents.prompting import system_prompt, templates
+from crisis_mas.experts.profiles import load_profiles
+from crisis_mas.experts.prompting import system_prompt, templates
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

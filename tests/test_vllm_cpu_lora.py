@@ -7,7 +7,7 @@ import importlib
 import pytest
 import torch
 
-from crisis_mas.serving import vllm_cpu_lora as grouped
+from crisis_mas.pool.backends import vllm_cpu_lora as grouped
 
 upstream = pytest.importorskip("vllm.lora.ops.torch_ops.lora_ops")
 

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crisis_mas.cli.common import err_console, handles_errors, out_console, quiet_engines
-from crisis_mas.serving.adapters import TrainingConfig
+from crisis_mas.pool.adapters import TrainingConfig
 
 app = typer.Typer(help="Train and list per-expert LoRA adapters.", no_args_is_help=True)
 
@@ -26,9 +26,9 @@ def train(
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Train a real peft LoRA adapter for each expert on its chat JSONL training set."""
-    from crisis_mas.agents.profiles import get_profiles, load_profiles
     from crisis_mas.config import load_config
-    from crisis_mas.serving.adapters import train_adapter, training_file
+    from crisis_mas.experts.profiles import get_profiles, load_profiles
+    from crisis_mas.pool.adapters import train_adapter, training_file
 
     quiet_engines(False)
     cfg = load_config(config)
@@ -62,7 +62,7 @@ def list_cmd(
 ) -> None:
     """Show the adapters that exist for the configured base: expert, data, loss, staleness."""
     from crisis_mas.config import load_config
-    from crisis_mas.serving.adapters import list_adapters
+    from crisis_mas.pool.adapters import list_adapters
 
     infos = list_adapters(load_config(config).model)
     if as_json:

@@ -29,7 +29,7 @@ def stats(
 ) -> None:
     """Hits (exact and semantic), misses, tokens saved and size of the cache."""
     from crisis_mas.config import load_config
-    from crisis_mas.ops.cache.middleware import cache_stats
+    from crisis_mas.middleware.cache.middleware import cache_stats
 
     data = _open_or_fail(cache_stats, load_config(config))
     if as_json:
@@ -71,7 +71,7 @@ def clear(
 ) -> None:
     """Delete cached answers (all, or those whose label matches --pattern)."""
     from crisis_mas.config import load_config
-    from crisis_mas.ops.cache.middleware import clear_cache
+    from crisis_mas.middleware.cache.middleware import clear_cache
 
     cfg = load_config(config)
     n = _open_or_fail(lambda c: clear_cache(c, pattern), cfg)

@@ -30,7 +30,7 @@ def handles_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from crisis_mas.serving.pool import ModelPoolError
+        from crisis_mas.pool.base import ModelPoolError
 
         try:
             return fn(*args, **kwargs)

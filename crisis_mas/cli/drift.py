@@ -23,7 +23,8 @@ def drift_check(
 ) -> None:
     """Check data and concept drift now; drifted checks raise ops alerts."""
     from crisis_mas.config import load_config
-    from crisis_mas.drift import (
+    from crisis_mas.evals.labels import resolve_suite
+    from crisis_mas.monitor.drift import (
         concept_drift,
         data_drift,
         raise_alerts,
@@ -31,8 +32,7 @@ def drift_check(
         reference_texts,
         section,
     )
-    from crisis_mas.evals.labels import resolve_suite
-    from crisis_mas.evals.store import EvalStore
+    from crisis_mas.store.evals import EvalStore
 
     cfg = load_config(config)
     dcfg = section(cfg)

@@ -37,7 +37,7 @@ def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - Ev
     from crisis_mas.cli.common import quiet_engines
     from crisis_mas.config import load_config
     from crisis_mas.evals.harness import run_suite
-    from crisis_mas.evals.store import EvalStore
+    from crisis_mas.store.evals import EvalStore
 
     quiet_engines(False)
     cfg = load_config(config)
@@ -80,7 +80,7 @@ def eval(  # noqa: A001 - the command is called `eval`
     """Evaluate a config on a labelled suite; with --against, a paired comparison and verdict."""
     from crisis_mas.errors import InputError
     from crisis_mas.evals.compare import compare_runs
-    from crisis_mas.evals.store import EvalStore
+    from crisis_mas.store.evals import EvalStore
 
     run, cfg = _run(suite, config, repeats)
     store = EvalStore(cfg.store.path)
@@ -138,8 +138,8 @@ def _judge(judge_config: str, base, run, cfg):  # noqa: ANN001, ANN202 - lazily 
     from crisis_mas.config import load_config
     from crisis_mas.evals.judge import judge_pairs, summarise
     from crisis_mas.evals.labels import load_suite
-    from crisis_mas.runstore import RunStore
-    from crisis_mas.serving.factory import build_pool
+    from crisis_mas.pool.factory import build_pool
+    from crisis_mas.store.runs import RunStore
 
     scenarios = {x.scenario.id: x.scenario for x in load_suite(run.suite)}
     runs = RunStore(cfg.store.path)

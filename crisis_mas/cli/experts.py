@@ -16,7 +16,7 @@ app = typer.Typer(help="The expert roster.", no_args_is_help=True)
 @handles_errors
 def list_experts(as_json: bool = typer.Option(False, "--json")) -> None:
     """All expert profiles."""
-    from crisis_mas.agents.profiles import load_profiles
+    from crisis_mas.experts.profiles import load_profiles
 
     profiles = load_profiles()
     if as_json:
@@ -40,7 +40,7 @@ def list_experts(as_json: bool = typer.Option(False, "--json")) -> None:
 @handles_errors
 def select(scenario: str) -> None:
     """Which experts a scenario calls for, and why."""
-    from crisis_mas.agents.selection import select_experts
+    from crisis_mas.experts.selection import select_experts
     from crisis_mas.scenario import load_scenario
 
     for s in select_experts(load_scenario(resolve_scenario_path(scenario))):

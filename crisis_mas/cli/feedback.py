@@ -24,7 +24,7 @@ def feedback(
 ) -> None:
     """Record the operator's outcome for a run (it drives expert reliability)."""
     from crisis_mas.config import load_config
-    from crisis_mas.feedback import FeedbackIn, FeedbackStore
+    from crisis_mas.experts.reliability import FeedbackIn, FeedbackStore
 
     try:
         body = FeedbackIn(outcome=outcome, rating=rating, note=note)
@@ -53,7 +53,7 @@ def experts_reliability(
 ) -> None:
     """Reliability per expert and crisis type, learned from operator outcomes only."""
     from crisis_mas.config import load_config
-    from crisis_mas.feedback import FeedbackStore, reliability_table, section
+    from crisis_mas.experts.reliability import FeedbackStore, reliability_table, section
 
     cfg = load_config(config)
     rows = reliability_table(

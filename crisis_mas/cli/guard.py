@@ -35,7 +35,7 @@ def check(
 ) -> None:
     """Run the rails on TEXT and print {allowed, flags}."""
     from crisis_mas.config import load_config
-    from crisis_mas.ops.guard import check_input, check_output, check_passage
+    from crisis_mas.safety.guard import check_input, check_output, check_passage
 
     if text == "-":
         text = sys.stdin.read()
@@ -73,11 +73,11 @@ def evaluate(
     ),
 ) -> None:
     """Detection and false-positive rates per set (XSTest, Giskard, BIPIA, HAZMAT-benign...)."""
-    from crisis_mas.ops.guard.evaluation import run_eval
+    from crisis_mas.safety.guard.evaluation import run_eval
 
     res = run_eval()
     if hazmat:
-        from crisis_mas.ops.hazmat.evaluation import run_eval as hazmat_eval
+        from crisis_mas.safety.hazmat.evaluation import run_eval as hazmat_eval
 
         hz = hazmat_eval()
         res["hazmat_validator"] = {k: hz[k] for k in ("all/consistent", "all/contradicts")}

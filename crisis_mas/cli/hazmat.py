@@ -33,7 +33,7 @@ def check(
     hazards: str | None = typer.Option(None, "--hazards", help="Comma-separated hazard words."),
 ) -> None:
     """Find IDLH, guide and distance claims and judge each one against the tables."""
-    from crisis_mas.ops.hazmat import validate_text
+    from crisis_mas.safety.hazmat import validate_text
 
     context = {k: v for k, v in (("un_number", un), ("hazards", hazards)) if v}
     findings = validate_text(_read_text(text), context or None)
@@ -70,7 +70,7 @@ def lookup(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Print every known fact about a substance: IDLH, guide, Table 1/2/3 distances."""
-    from crisis_mas.ops.hazmat import lookup as do_lookup
+    from crisis_mas.safety.hazmat import lookup as do_lookup
 
     if not name.strip():
         fail("empty name: pass a substance name or a UN number such as UN1005", 2)
@@ -150,7 +150,7 @@ def evaluate(
     factor: float = typer.Option(2.5, "--factor", help="Wrong values are off by this (>= 2)."),
 ) -> None:
     """Validator eval: table-derived claims with right values (consistent) and wrong ones."""
-    from crisis_mas.ops.hazmat.evaluation import run_eval
+    from crisis_mas.safety.hazmat.evaluation import run_eval
 
     if factor < 2:
         fail("--factor must be at least 2", 2)

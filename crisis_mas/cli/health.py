@@ -24,13 +24,13 @@ def health(
 ) -> None:
     """Check Redis, the vector index, Langfuse and the event log; optionally evaluate alerts."""
     from crisis_mas.config import load_config
-    from crisis_mas.ops.health import check_health
+    from crisis_mas.monitor.health import check_health
 
     cfg = load_config(config)
     report = check_health(cfg)
     fired: list = []
     if alerts:
-        from crisis_mas.ops.alerts import evaluate_alerts
+        from crisis_mas.monitor.alerts import evaluate_alerts
 
         fired = evaluate_alerts(cfg)
         report["alerts"] = [a.to_dict() for a in fired]

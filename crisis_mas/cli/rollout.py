@@ -126,7 +126,7 @@ def adapters_attach_eval(
     from crisis_mas.config import load_config
     from crisis_mas.errors import InputError
     from crisis_mas.evals.compare import compare_runs
-    from crisis_mas.evals.store import EvalStore
+    from crisis_mas.store.evals import EvalStore
 
     store = EvalStore(load_config(config).store.path)
     cand, base = store.get(eval_id), store.get(against)

@@ -50,11 +50,11 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show engine logs"),
 ) -> None:
     """Run a scenario: select experts, assess in parallel on the model pool, rank and explain."""
-    from crisis_mas.agents.profiles import get_profiles
-    from crisis_mas.agents.selection import select_experts
+    from crisis_mas.assess import persist_run
     from crisis_mas.config import load_config
-    from crisis_mas.pipeline import persist_run
-    from crisis_mas.report import to_markdown
+    from crisis_mas.experts.profiles import get_profiles
+    from crisis_mas.experts.selection import select_experts
+    from crisis_mas.report.model import to_markdown
     from crisis_mas.scenario import load_scenario
 
     quiet_engines(verbose)
@@ -68,7 +68,7 @@ def run(
     shadow: _Shadow | None = None
     try:
         if server:  # the server runs any shadow rollout itself
-            from crisis_mas.client import CrisisMasClient
+            from crisis_mas.service.client import CrisisMasClient
 
             with err_console.status(f"asking {server} ..."):
                 report = CrisisMasClient(server).assess(scen, expert_ids)
@@ -130,9 +130,9 @@ class _Shadow:
 
 def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
     """The report, and the shadow work left to do (None when no shadow rollout applies)."""
-    from crisis_mas.pipeline import Assessor
+    from crisis_mas.assess import Assessor
+    from crisis_mas.pool.adapters import ensure_adapters
     from crisis_mas.rollout.live import shadow_candidates
-    from crisis_mas.serving.adapters import ensure_adapters
 
     with Progress(
         SpinnerColumn(),

@@ -23,7 +23,7 @@ def list_runs(
 ) -> None:
     """List recent runs, newest first."""
     from crisis_mas.config import load_config
-    from crisis_mas.runstore import RunStore
+    from crisis_mas.store.runs import RunStore
 
     rows = RunStore(load_config(config).store.path).list(limit, scenario)
     if as_json:
@@ -53,8 +53,8 @@ def show_run(
 ) -> None:
     """Show one stored run as Markdown (or JSON)."""
     from crisis_mas.config import load_config
-    from crisis_mas.report import to_markdown
-    from crisis_mas.runstore import RunStore
+    from crisis_mas.report.model import to_markdown
+    from crisis_mas.store.runs import RunStore
 
     report = RunStore(load_config(config).store.path).get(run_id)
     if report is None:

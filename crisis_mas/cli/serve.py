@@ -41,8 +41,8 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _missing_adapters(app_cfg: Any) -> list[str]:
-    from crisis_mas.agents.profiles import load_profiles
-    from crisis_mas.serving.factory import expert_adapters
+    from crisis_mas.experts.profiles import load_profiles
+    from crisis_mas.pool.factory import expert_adapters
 
     model = app_cfg.crisis_mas.model
     if not model.use_adapters:
@@ -98,8 +98,8 @@ def serve(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray and engine logs"),
 ) -> None:
     """Serve the HTTP API (assessments, runs, OpenAI chat/models, tools, health, metrics)."""
-    from crisis_mas.serving.security import api_token, check_bind
-    from crisis_mas.serving.serve_config import DEFAULT_HOST, DEFAULT_PORT, load_serve_file
+    from crisis_mas.service.config import DEFAULT_HOST, DEFAULT_PORT, load_serve_file
+    from crisis_mas.service.security import api_token, check_bind
 
     quiet_engines(verbose)
     found = load_serve_file(config)
@@ -121,7 +121,7 @@ def serve(
     import ray
     from ray import serve as ray_serve
 
-    from crisis_mas.serving.app import build_app_from_config
+    from crisis_mas.service.app import build_app_from_config
 
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     started = False

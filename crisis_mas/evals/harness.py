@@ -17,8 +17,8 @@ from crisis_mas.evals.metrics import score_report
 from crisis_mas.evals.results import EvalRun
 
 if TYPE_CHECKING:
+    from crisis_mas.assess import Assessor
     from crisis_mas.config import AppConfig
-    from crisis_mas.pipeline import Assessor
 
 EVAL_RUN_PREFIX = "eval-"
 
@@ -37,12 +37,12 @@ def run_suite(
     on_progress: Callable[[str], None] | None = None,
 ) -> EvalRun:
     """Assess every labelled scenario `repeats` times with one Assessor; score against labels."""
-    from crisis_mas.runstore import RunStore
+    from crisis_mas.store.runs import RunStore
 
     items = load_suite(suite)
     own = assessor is None
     if assessor is None:
-        from crisis_mas.pipeline import Assessor
+        from crisis_mas.assess import Assessor
 
         assessor = Assessor(config)
     store = RunStore(config.store.path) if save_reports else None

@@ -13,10 +13,10 @@ import random
 
 from pydantic import BaseModel
 
-from crisis_mas.report import Report
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import ChatMessage, ScoreRequest
+from crisis_mas.report.model import Report
 from crisis_mas.scenario import Scenario
-from crisis_mas.serving.pool import ModelPool
-from crisis_mas.serving.types import ChatMessage, ScoreRequest
 
 RUBRIC = (
     "You are a senior Greek civil protection officer grading two recommendations for the same "

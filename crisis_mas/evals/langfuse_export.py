@@ -28,7 +28,7 @@ def export_eval_run(
 ) -> str | None:
     """Upload `run` as a Langfuse experiment on the suite's dataset; the run name, or None."""
     if client is None and config is not None:
-        from crisis_mas.ops.tracing import get_tracer
+        from crisis_mas.middleware.tracing import get_tracer
 
         client = getattr(get_tracer(config), "client", None)
     if client is None:

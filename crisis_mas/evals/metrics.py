@@ -11,7 +11,7 @@ import math
 from pydantic import BaseModel, Field
 
 from crisis_mas.evals.labels import ScenarioLabels
-from crisis_mas.report import Report
+from crisis_mas.report.model import Report
 
 HAZMAT_FLAG = "hazmat_contradiction"
 

@@ -70,7 +70,7 @@ class RagConfig(BaseModel):
     # was 5-10x faster single-threaded (docs/bench/rag.md); 0 leaves FAISS's default.
     faiss_threads: int = Field(default=1, ge=0, le=64)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
-    # Drop retrieved passages that crisis_mas.ops.guard.check_passage rejects (if it exists).
+    # Drop retrieved passages that crisis_mas.safety.guard.check_passage rejects (if it exists).
     guard_passages: bool = True
 
     @field_validator("shared_domains", "domains")

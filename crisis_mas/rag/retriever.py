@@ -92,9 +92,9 @@ def format_passages(hits: Sequence[Hit]) -> str:
 
 
 def _load_guard() -> Callable | None:
-    """`crisis_mas.ops.guard.check_passage` if the safety engineer's module is present."""
+    """`crisis_mas.safety.guard.check_passage` if the safety engineer's module is present."""
     try:
-        from crisis_mas.ops.guard import check_passage  # type: ignore[import-not-found]
+        from crisis_mas.safety.guard import check_passage  # type: ignore[import-not-found]
     except ImportError:
         return None
     return check_passage

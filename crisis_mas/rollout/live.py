@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crisis_mas.pool.types import AdapterRef, ModelInfo
 from crisis_mas.rollout.policy import Arm, Mode, route, section
 from crisis_mas.rollout.shadow import candidate_ref
-from crisis_mas.serving.types import AdapterRef, ModelInfo
 
 if TYPE_CHECKING:
+    from crisis_mas.assess import Assessor
     from crisis_mas.config import AppConfig
-    from crisis_mas.pipeline import Assessor
-    from crisis_mas.report import Report
+    from crisis_mas.report.model import Report
     from crisis_mas.scenario import Scenario
 
 log = logging.getLogger("crisis_mas.rollout.live")
@@ -305,7 +305,7 @@ def shadow_counter() -> Any:
         if "shadow" not in _METRICS:
             from prometheus_client import Counter
 
-            from crisis_mas.ops.metrics import REGISTRY
+            from crisis_mas.middleware.metrics import REGISTRY
 
             _METRICS["shadow"] = Counter(
                 "crisis_mas_shadow_runs",

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from crisis_mas.errors import InputError
 from crisis_mas.evals.compare import Comparison
 from crisis_mas.paths import home
-from crisis_mas.report import Report
+from crisis_mas.report.model import Report
 from crisis_mas.rollout.policy import (
     Arm,
     ArmStats,
@@ -156,7 +156,7 @@ class Registry:
         return self.version(expert, top + 1)
 
     def register_dir(self, path: str | Path) -> AdapterVersion:
-        from crisis_mas.serving.adapters import read_info
+        from crisis_mas.pool.adapters import read_info
 
         info = read_info(Path(path))
         if info is None:

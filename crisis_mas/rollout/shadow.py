@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crisis_mas.report import Report
+from crisis_mas.pool.types import CANDIDATE_ID_BASE, AdapterRef
+from crisis_mas.report.model import Report
 from crisis_mas.rollout.policy import Sample
-from crisis_mas.serving.types import CANDIDATE_ID_BASE, AdapterRef
 
 if TYPE_CHECKING:
-    from crisis_mas.pipeline import Assessor
+    from crisis_mas.assess import Assessor
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.scenario import Scenario
 
@@ -62,7 +62,7 @@ def run_shadow(
     It shares the assessor's (already chained) pool, so guards and HAZMAT checks see the
     candidate's answers too; the shadow assessor gets an empty chain so links are not doubled.
     """
-    from crisis_mas.pipeline import Assessor as _Assessor
+    from crisis_mas.assess import Assessor as _Assessor
 
     experts = [e for e in candidates if any(a.expert_id == e for a in incumbent.assessments)]
     if not experts:

@@ -1,1 +1,0 @@
-"""Expert commander agents: profiles (data), selection, prompting, assessment, coordinator."""

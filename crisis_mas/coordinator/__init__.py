@@ -1,0 +1,1 @@
+"""The coordinator: turns expert assessments into one ranked, explained decision."""

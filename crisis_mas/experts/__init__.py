@@ -1,0 +1,1 @@
+"""Expert commanders: profiles (data), selection, prompting, assessment and learned reliability."""

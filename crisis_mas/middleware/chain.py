@@ -1,0 +1,120 @@
+"""The middleware chain: one composable mechanism around every model-pool call.
+
+A link sees a whole batch and the `next` callable that runs the rest of the chain (ending in the
+real pool). It may answer some requests itself (a cache hit, a guard block), pass the rest on, and
+annotate results (flags, metrics). `ChainedPool` is itself a `ModelPool`, so agents never know
+which links are configured. Links are named in `OpsConfig.chain`, outermost first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.types import (
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    ScoreRequest,
+    ScoreResult,
+)
+
+if TYPE_CHECKING:
+    from crisis_mas.config import AppConfig
+
+GenerateNext = Callable[[list[GenerationRequest]], list[GenerationResult]]
+ScoreNext = Callable[[list[ScoreRequest]], list[ScoreResult]]
+
+
+class Middleware:
+    """Base link: passes everything through. Override `generate` and/or `score`."""
+
+    name = "passthrough"
+
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
+        return next(requests)
+
+    def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
+        return next(requests)
+
+    def health(self) -> dict:
+        return {"ok": True}
+
+    def close(self) -> None:
+        """Release resources (connections, background threads)."""
+
+
+# name -> "module:factory"; a factory takes the AppConfig and returns a Middleware.
+# Lazy import paths keep `crisis-mas --help` fast and optional dependencies optional.
+LINKS: dict[str, str] = {
+    "input_guard": "crisis_mas.middleware.guard:input_guard_link",
+    "output_guard": "crisis_mas.middleware.guard:output_guard_link",
+    "hazmat": "crisis_mas.middleware.hazmat:hazmat_link",
+    "cache": "crisis_mas.middleware.cache.middleware:cache_link",
+    "trace": "crisis_mas.middleware.tracing:trace_link",
+    "metrics": "crisis_mas.middleware.metrics:metrics_link",
+}
+
+
+def register_link(name: str, target: str) -> None:
+    LINKS[name] = target
+
+
+def build_link(name: str, config: AppConfig) -> Middleware:
+    from crisis_mas.errors import InputError
+
+    if name not in LINKS:
+        known = ", ".join(sorted(LINKS)) or "(none)"
+        raise InputError(f"ops.chain: unknown middleware link '{name}' (known: {known})")
+    module, _, attr = LINKS[name].partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    return factory(config)
+
+
+class ChainedPool(ModelPool):
+    """A ModelPool that runs every call through the configured links, outermost first."""
+
+    def __init__(self, pool: ModelPool, links: list[Middleware]):
+        self.pool = pool
+        self.links = links
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        call: GenerateNext = self.pool.generate
+        for link in reversed(self.links):
+            call = _bind(link.generate, call)
+        return call(requests)
+
+    def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
+        call: ScoreNext = self.pool.score
+        for link in reversed(self.links):
+            call = _bind(link.score, call)
+        return call(requests)
+
+    def info(self) -> ModelInfo:
+        return self.pool.info()
+
+    def start(self) -> None:
+        self.pool.start()
+
+    def health(self) -> dict:
+        out = {"model_pool": self.pool.health()}
+        for link in self.links:
+            out[link.name] = link.health()
+        return out
+
+    def close(self) -> None:
+        for link in self.links:
+            link.close()
+        self.pool.close()
+
+
+def _bind(method: Callable, nxt: Callable) -> Callable:
+    return lambda reqs: method(reqs, nxt)
+
+
+def build_chain(pool: ModelPool, config: AppConfig) -> ChainedPool:
+    return ChainedPool(pool, [build_link(n, config) for n in config.ops.chain])

@@ -1,0 +1,378 @@
+"""Prometheus metrics per expert, and a persistent event log the alert rules evaluate.
+
+The `metrics` link counts every model call (requests, errors, latency, tokens, cache hits, guard
+blocks, HAZMAT contradictions, estimated cost) in one module-level registry, exposed as text by
+`metrics_text()` for a `/metrics` endpoint. Prometheus counters die with the process, so each
+call is also appended to a small SQLite log under `$CRISIS_MAS_HOME/ops/events.db`: that is what
+`crisis-mas health --alerts` reads, across CLI runs. Recording never fails a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from crisis_mas.middleware.chain import GenerateNext, Middleware, ScoreNext
+from crisis_mas.pool.types import (
+    GenerationRequest,
+    GenerationResult,
+    ScoreRequest,
+    ScoreResult,
+)
+
+if TYPE_CHECKING:
+    from crisis_mas.config import AppConfig
+    from crisis_mas.middleware.config import MetricsConfig
+
+log = logging.getLogger("crisis_mas.middleware.metrics")
+
+HAZMAT_FLAG = "hazmat_contradiction"
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_L = ("expert", "kind")
+
+REQUESTS = Counter(
+    "crisis_mas_model_requests", "Model calls (generate and score).", (*_L, "op"), registry=REGISTRY
+)
+ERRORS = Counter(
+    "crisis_mas_model_errors",
+    "Model calls that raised or ended in error.",
+    (*_L, "op"),
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "crisis_mas_model_latency_seconds",
+    "Latency per model call as the caller sees it.",
+    (*_L, "cached"),
+    registry=REGISTRY,
+    buckets=(0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
+)
+TOKENS = Counter(
+    "crisis_mas_model_tokens",
+    "Tokens processed by the model (cache hits excluded).",
+    ("expert", "direction"),
+    registry=REGISTRY,
+)
+TOKENS_SAVED = Counter(
+    "crisis_mas_cache_tokens_saved",
+    "Tokens answered from the cache.",
+    ("expert",),
+    registry=REGISTRY,
+)
+CACHE_HITS = Counter(
+    "crisis_mas_cache_hits", "Model calls answered from the cache.", ("expert",), registry=REGISTRY
+)
+CACHE_LOOKUPS = Counter(
+    "crisis_mas_cache_lookups",
+    "Model calls that passed the cache link.",
+    ("expert",),
+    registry=REGISTRY,
+)
+CACHE_HIT_RATIO = Gauge(
+    "crisis_mas_cache_hit_ratio",
+    "Cache hits / calls since process start.",
+    ("expert",),
+    registry=REGISTRY,
+)
+GUARD_BLOCKS = Counter(
+    "crisis_mas_guard_blocks", "Calls blocked by a guardrail.", ("expert",), registry=REGISTRY
+)
+GUARD_FLAGS = Counter(
+    "crisis_mas_guard_flags",
+    "Guardrail flags on answers (not blocks).",
+    ("expert", "type"),
+    registry=REGISTRY,
+)
+HAZMAT = Counter(
+    "crisis_mas_hazmat_contradictions",
+    "Answers contradicting HAZMAT reference data.",
+    ("expert",),
+    registry=REGISTRY,
+)
+COST = Counter(
+    "crisis_mas_cost_usd", "Estimated inference cost (USD).", ("expert",), registry=REGISTRY
+)
+
+
+def metrics_text() -> tuple[bytes, str]:
+    """The registry in Prometheus text format, with its content type (for `/metrics`)."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+# ---- persistent event log -------------------------------------------------------------------
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    ts REAL NOT NULL, expert TEXT, kind TEXT, op TEXT, run_id TEXT,
+    latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
+    cached INTEGER, error INTEGER, blocked INTEGER, hazmat INTEGER, flags INTEGER, cost REAL);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS alert_state (
+    fingerprint TEXT PRIMARY KEY, first_seen REAL, last_notified REAL, count INTEGER);
+"""
+FIELDS = (
+    "ts",
+    "expert",
+    "kind",
+    "op",
+    "run_id",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached",
+    "error",
+    "blocked",
+    "hazmat",
+    "flags",
+    "cost",
+)
+
+
+class EventLog:
+    """Append-only SQLite log of model calls (WAL, so CLI runs and a server can share it)."""
+
+    def __init__(self, path: Path, retention_days: float = 7.0) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path), timeout=2.0, check_same_thread=False, isolation_level=None
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("DELETE FROM events WHERE ts < ?", (time.time() - retention_days * 86400,))
+
+    def record(self, events: list[dict[str, Any]]) -> None:
+        rows = [tuple(e.get(f) for f in FIELDS) for e in events]
+        with self._lock:
+            self._db.executemany(f"INSERT INTO events VALUES ({','.join('?' * len(FIELDS))})", rows)
+
+    def since(self, ts: float) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {','.join(FIELDS)} FROM events WHERE ts >= ? ORDER BY ts", (ts,)
+            ).fetchall()
+        return [dict(zip(FIELDS, r, strict=True)) for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection (alert state lives in the same file); hold `lock` while using it."""
+        return self._db
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def events_path(cfg: MetricsConfig) -> Path:
+    if cfg.events_path:
+        return Path(cfg.events_path).expanduser()
+    from crisis_mas.paths import home
+
+    return home() / "ops" / "events.db"
+
+
+_logs: dict[Path, EventLog] = {}
+_logs_lock = threading.Lock()
+
+
+def event_log(cfg: MetricsConfig) -> EventLog:
+    """The process-wide event log for this path (one connection per file)."""
+    path = events_path(cfg)
+    with _logs_lock:
+        if path not in _logs:
+            _logs[path] = EventLog(path, cfg.retention_days)
+        return _logs[path]
+
+
+# ---- the link --------------------------------------------------------------------------------
+class MetricsLink(Middleware):
+    """Counts every call per expert into Prometheus and the event log."""
+
+    name = "metrics"
+
+    def __init__(self, config: AppConfig) -> None:
+        self.cfg = config.ops.metrics
+        self._log: EventLog | None = None
+        self._log_failed = False
+
+    def _event_log(self) -> EventLog | None:
+        if self._log is None and not self._log_failed:
+            try:
+                self._log = event_log(self.cfg)
+            except Exception as err:
+                self._log_failed = True
+                log.warning("metrics: event log unavailable (%s); alerts will not see calls", err)
+        return self._log
+
+    def generate(
+        self, requests: list[GenerationRequest], next: GenerateNext
+    ) -> list[GenerationResult]:
+        if not self.cfg.enabled:
+            return next(requests)
+        t0 = time.perf_counter()
+        try:
+            results = next(requests)
+        except BaseException:
+            self._record_failure(requests, "generate", time.perf_counter() - t0)
+            raise
+        wall_ms = (time.perf_counter() - t0) * 1000.0
+        try:
+            self._record(requests, results, "generate", wall_ms)
+        except Exception as err:  # pragma: no cover - defensive
+            log.warning("metrics: recording failed: %s", err)
+        return results
+
+    def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
+        if not self.cfg.enabled:
+            return next(requests)
+        t0 = time.perf_counter()
+        try:
+            results = next(requests)
+        except BaseException:
+            self._record_failure(requests, "score", time.perf_counter() - t0)
+            raise
+        wall_ms = (time.perf_counter() - t0) * 1000.0
+        try:
+            self._record(requests, results, "score", wall_ms)
+        except Exception as err:  # pragma: no cover - defensive
+            log.warning("metrics: recording failed: %s", err)
+        return results
+
+    def _record(self, requests: list, results: list, op: str, wall_ms: float) -> None:
+        from crisis_mas.middleware.cache import hit_info
+
+        now = time.time()
+        events = []
+        touched: set[str] = set()
+        for req, res in zip(requests, results, strict=False):
+            expert = req.tags.get("expert") or "none"
+            kind = req.tags.get("kind") or ("score" if op == "score" else "unknown")
+            touched.add(expert)
+            cached = bool(getattr(res, "cached", False) or hit_info(res.request_id))
+            blocked = bool(getattr(res, "blocked", False))
+            flags = list(getattr(res, "flags", []) or [])
+            hazmat = sum(1 for f in flags if f.get("type") == HAZMAT_FLAG)
+            error = getattr(res, "finish_reason", None) == "error"
+            pt = int(res.prompt_tokens)
+            ct = int(getattr(res, "completion_tokens", 0))
+            latency_ms = res.latency_ms if res.latency_ms > 0 else wall_ms
+            cost = 0.0 if cached or blocked else self.cfg.cost(pt, ct)
+
+            REQUESTS.labels(expert, kind, op).inc()
+            if error:
+                ERRORS.labels(expert, kind, op).inc()
+            LATENCY.labels(expert, kind, str(cached).lower()).observe(latency_ms / 1000.0)
+            CACHE_LOOKUPS.labels(expert).inc()
+            if cached:
+                CACHE_HITS.labels(expert).inc()
+                TOKENS_SAVED.labels(expert).inc(pt + ct)
+            elif not blocked:
+                TOKENS.labels(expert, "prompt").inc(pt)
+                TOKENS.labels(expert, "completion").inc(ct)
+                COST.labels(expert).inc(cost)
+            if blocked:
+                GUARD_BLOCKS.labels(expert).inc()
+            if hazmat:
+                HAZMAT.labels(expert).inc(hazmat)
+            for f in flags:
+                if not str(f.get("type", "")).startswith("hazmat"):
+                    GUARD_FLAGS.labels(expert, str(f.get("type", "flag"))).inc()
+            events.append(
+                {
+                    "ts": now,
+                    "expert": expert,
+                    "kind": kind,
+                    "op": op,
+                    "run_id": req.tags.get("run_id"),
+                    "latency_ms": latency_ms,
+                    "prompt_tokens": pt,
+                    "completion_tokens": ct,
+                    "cached": int(cached),
+                    "error": int(error),
+                    "blocked": int(blocked),
+                    "hazmat": hazmat,
+                    "flags": len(flags),
+                    "cost": cost,
+                }
+            )
+        for expert in touched:
+            _update_ratio(expert)
+        self._write(events)
+
+    def _record_failure(self, requests: list, op: str, wall_s: float) -> None:
+        try:
+            now = time.time()
+            events = []
+            for req in requests:
+                expert = req.tags.get("expert") or "none"
+                kind = req.tags.get("kind") or ("score" if op == "score" else "unknown")
+                REQUESTS.labels(expert, kind, op).inc()
+                ERRORS.labels(expert, kind, op).inc()
+                LATENCY.labels(expert, kind, "false").observe(wall_s)
+                events.append(
+                    {
+                        "ts": now,
+                        "expert": expert,
+                        "kind": kind,
+                        "op": op,
+                        "run_id": req.tags.get("run_id"),
+                        "latency_ms": wall_s * 1000,
+                        "prompt_tokens": 0,
+                        "completion_tokens": 0,
+                        "cached": 0,
+                        "error": 1,
+                        "blocked": 0,
+                        "hazmat": 0,
+                        "flags": 0,
+                        "cost": 0.0,
+                    }
+                )
+            self._write(events)
+        except Exception as err:  # pragma: no cover - defensive
+            log.warning("metrics: recording failure failed: %s", err)
+
+    def _write(self, events: list[dict]) -> None:
+        ev_log = self._event_log()
+        if ev_log is None or not events:
+            return
+        try:
+            ev_log.record(events)
+        except Exception as err:
+            log.warning("metrics: could not write the event log: %s", err)
+
+    def health(self) -> dict:
+        ev_log = self._event_log()
+        return {"ok": ev_log is not None, "events": str(events_path(self.cfg))}
+
+
+def _update_ratio(expert: str) -> None:
+    looked = CACHE_LOOKUPS.labels(expert)._value.get()
+    hits = CACHE_HITS.labels(expert)._value.get()
+    CACHE_HIT_RATIO.labels(expert).set(hits / looked if looked else 0.0)
+
+
+def metrics_link(config: AppConfig) -> MetricsLink:
+    """Chain factory (`ops.chain: [..., metrics, ...]`)."""
+    return MetricsLink(config)

@@ -1,0 +1,1 @@
+"""Monitoring outside the request path: drift, alert rules and health checks."""

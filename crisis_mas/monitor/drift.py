@@ -1,0 +1,281 @@
+"""Drift detection: data drift (embedding-centroid distance of recent scenario inputs from a
+reference window) and concept drift (a fresh eval run's accuracy against a stored reference eval).
+
+Both raise alerts through the ops alert mechanism (same `Alert` objects, throttle state in the
+ops event log's `alert_state` table, same log/webhook notification). Embeddings come from the
+project's process-wide MiniLM (`crisis_mas.rag.embeddings.get_embedder`), never a second copy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from crisis_mas.paths import home
+from crisis_mas.store.runs import RunStore
+
+if TYPE_CHECKING:
+    from crisis_mas.config import AppConfig
+    from crisis_mas.evals.results import EvalRun
+    from crisis_mas.monitor.alerts import Alert
+    from crisis_mas.rag.embeddings import Embedder
+    from crisis_mas.scenario import Scenario
+
+EVAL_RUN_PREFIX = "eval-"  # the eval harness's run ids: not live inputs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scenario_inputs (
+    run_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    scenario_id TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scenario_inputs_created ON scenario_inputs(created_at);
+"""
+
+
+class DriftConfig(BaseModel):
+    """Thresholds (proposed `AppConfig.drift` section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(default=50, ge=1)  # most recent live runs compared with the reference
+    min_samples: int = Field(default=5, ge=1)  # fewer recent inputs: no verdict
+    # Cosine distance between centroids. Measured with MiniLM: in-domain paraphrases of the
+    # bundled scenarios 0.26, a cyber/infrastructure set 0.59, the reference itself 0.
+    data_threshold: float = Field(default=0.35, gt=0, lt=2)
+    max_accuracy_drop: float = Field(default=0.10, gt=0, le=1)  # top-1 acceptable, absolute
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class DriftResult(BaseModel):
+    kind: Literal["data", "concept"]
+    value: float | None  # distance (data) or accuracy drop (concept); None: not enough data
+    threshold: float
+    drifted: bool
+    n: int  # recent inputs (data) or scenarios (concept)
+    message: str
+
+
+def section(config: AppConfig) -> DriftConfig:
+    """`config.drift` once the lead adds it to AppConfig; the defaults until then."""
+    got = getattr(config, "drift", None)
+    return got if isinstance(got, DriftConfig) else DriftConfig()
+
+
+def scenario_text(scenario_type: str, name: str, description: str = "") -> str:
+    """The text that represents a scenario input (the same shape as the pipeline's RAG query)."""
+    return f"{scenario_type}: {name}. {description}".strip()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def store_path(path: str | Path | None) -> Path:
+    return Path(path).expanduser() if path else home() / "runs.db"
+
+
+def record_input(run_id: str, scenario: Scenario, path: str | Path | None = None) -> None:
+    """Keep a run's scenario text for drift (hook: call beside `RunStore.save`)."""
+    p = store_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with closing(_connect(p)) as db, db:
+        db.execute(
+            "INSERT OR REPLACE INTO scenario_inputs VALUES (?, ?, ?, ?)",
+            (
+                run_id,
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+                scenario.id,
+                scenario_text(scenario.type, scenario.name, scenario.description),
+            ),
+        )
+
+
+def reference_texts() -> list[str]:
+    """The reference window: the bundled scenarios the system was tuned and labelled on."""
+    from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+
+    out = []
+    for f in sorted(bundled_scenarios_dir().glob("*.json")):
+        s = load_scenario(f)
+        out.append(scenario_text(s.type, s.name, s.description))
+    return out
+
+
+def recent_texts(path: str | Path | None = None, window: int = 50) -> list[str]:
+    """The newest live runs' inputs (eval runs excluded). Runs saved before `record_input` was
+    wired fall back to the bundled scenario of the same id, else to type and name."""
+    p = store_path(path)
+    RunStore(p)  # make sure the runs table exists
+    bundled = {}
+    q = (
+        "SELECT r.run_id, r.scenario_id, r.scenario_type, i.text, r.report FROM runs r"
+        " LEFT JOIN scenario_inputs i ON i.run_id = r.run_id WHERE r.run_id NOT LIKE ?"
+        " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?"
+    )
+    with closing(_connect(p)) as db:
+        rows = db.execute(q, (EVAL_RUN_PREFIX + "%", window)).fetchall()
+    out = []
+    for _run_id, sid, stype, text, report in rows:
+        if text:
+            out.append(text)
+            continue
+        if not bundled:
+            bundled = _bundled_by_id()
+        if sid in bundled:
+            out.append(bundled[sid])
+        else:
+            import json
+
+            out.append(scenario_text(stype, json.loads(report).get("scenario_name", "")))
+    return out
+
+
+def _bundled_by_id() -> dict[str, str]:
+    from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+
+    out = {}
+    for f in sorted(bundled_scenarios_dir().glob("*.json")):
+        s = load_scenario(f)
+        out[s.id] = scenario_text(s.type, s.name, s.description)
+    return out
+
+
+def centroid_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine distance (0 same direction, 2 opposite) between the centroids of two vector sets."""
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    na, nb = float(np.linalg.norm(ca)), float(np.linalg.norm(cb))
+    if na == 0 or nb == 0:
+        return 1.0
+    return float(1.0 - np.dot(ca, cb) / (na * nb))
+
+
+def data_drift(
+    recent: list[str],
+    reference: list[str],
+    embedder: Embedder | None = None,
+    cfg: DriftConfig | None = None,
+) -> DriftResult:
+    """Embed both windows and compare their centroids against the threshold."""
+    cfg = cfg or DriftConfig()
+    if len(recent) < cfg.min_samples or not reference:
+        return DriftResult(
+            kind="data",
+            value=None,
+            threshold=cfg.data_threshold,
+            drifted=False,
+            n=len(recent),
+            message=f"data drift: {len(recent)} recent inputs, need {cfg.min_samples}",
+        )
+    if embedder is None:
+        from crisis_mas.rag.embeddings import get_embedder
+
+        embedder = get_embedder()
+    d = centroid_distance(embedder.encode(recent), embedder.encode(reference))
+    drifted = d > cfg.data_threshold
+    return DriftResult(
+        kind="data",
+        value=round(d, 4),
+        threshold=cfg.data_threshold,
+        drifted=drifted,
+        n=len(recent),
+        message=f"data drift: centroid cosine distance {d:.3f} "
+        f"{'>' if drifted else '<='} {cfg.data_threshold} over {len(recent)} recent inputs",
+    )
+
+
+def concept_drift(
+    fresh: EvalRun, reference: EvalRun | None, cfg: DriftConfig | None = None
+) -> DriftResult:
+    """Accuracy (top-1 acceptable) drop of a fresh eval run from the stored reference run."""
+    cfg = cfg or DriftConfig()
+    if reference is None:
+        return DriftResult(
+            kind="concept",
+            value=None,
+            threshold=cfg.max_accuracy_drop,
+            drifted=False,
+            n=fresh.metrics.n_runs,
+            message="concept drift: no reference eval run (crisis-mas eval --set-reference)",
+        )
+    ref_acc = reference.metrics.top1_acceptable_rate
+    acc = fresh.metrics.top1_acceptable_rate
+    drop = ref_acc - acc
+    drifted = drop > cfg.max_accuracy_drop
+    return DriftResult(
+        kind="concept",
+        value=round(drop, 4),
+        threshold=cfg.max_accuracy_drop,
+        drifted=drifted,
+        n=fresh.metrics.n_runs,
+        message=f"concept drift: top-1 acceptable {acc:.1%} vs reference {ref_acc:.1%} "
+        f"({reference.eval_id}), drop {drop:+.1%} "
+        f"{'>' if drifted else '<='} {cfg.max_accuracy_drop:.0%}",
+    )
+
+
+def raise_alerts(
+    results: list[DriftResult],
+    config: AppConfig,
+    cfg: DriftConfig | None = None,
+    now: float | None = None,
+    notify: bool = True,
+) -> list[Alert]:
+    """Drifted results as ops alerts, throttled like the ops rules, notified the same way."""
+    from crisis_mas.middleware.metrics import event_log
+    from crisis_mas.monitor.alerts import Alert, _notify
+
+    cfg = cfg or DriftConfig()
+    now = time.time() if now is None else now
+    store = event_log(config.ops.metrics)
+    throttle = config.ops.alerts.throttle_s
+    alerts = []
+    with store.lock:
+        db = store.db
+        for r in results:
+            fp = f"drift_{r.kind}:drift"
+            if not r.drifted:
+                db.execute("DELETE FROM alert_state WHERE fingerprint = ?", (fp,))
+                continue
+            row = db.execute(
+                "SELECT first_seen, last_notified, count FROM alert_state WHERE fingerprint = ?",
+                (fp,),
+            ).fetchone()
+            first_seen, last_notified, count = row if row else (now, 0.0, 0)
+            count += 1
+            send = row is None or now - last_notified >= throttle
+            if send:
+                last_notified = now
+            db.execute(
+                "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?)",
+                (fp, first_seen, last_notified, count),
+            )
+            alerts.append(
+                Alert(
+                    rule=f"{r.kind}_drift",
+                    metric="centroid_cosine_distance" if r.kind == "data" else "accuracy_drop",
+                    severity=cfg.severity,
+                    op=">",
+                    threshold=r.threshold,
+                    value=float(r.value or 0.0),
+                    count=count,
+                    first_seen=first_seen,
+                    last_notified=last_notified,
+                    notify=send,
+                    message=r.message + (f" (x{count} since first seen)" if count > 1 else ""),
+                )
+            )
+    if notify:
+        _notify([a for a in alerts if a.notify], config)
+    return alerts

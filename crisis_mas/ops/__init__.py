@@ -1,1 +1,0 @@
-"""Ops middleware around every model call: guardrails, HAZMAT checks, caching, tracing, metrics."""

@@ -1,0 +1,308 @@
+"""An asynchronous vLLM engine (v1 `AsyncLLM`) for the Serve model-pool deployment.
+
+`VLLMPool` drives the offline `vllm.LLM`: one call blocks until its whole batch is done, so two
+HTTP requests could never share a batch. Here every request is submitted to `AsyncLLM` as its own
+coroutine, so concurrent callers (several assessments, chat completions) are continuously batched
+by the engine, each row with its own `LoRARequest`.
+
+Engine arguments come from `VLLMPool.engine_kwargs()`, so the CLI and the server start identical
+engines (same model, dtype, KV cache, LoRA slots). Prompts are rendered with the same chat
+template code, and scoring uses the same context/continuation tokenisation, so beliefs match the
+CLI's. Every batch has a deadline: on timeout its requests are aborted in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from crisis_mas.config import ModelConfig
+from crisis_mas.pool.backends.vllm import VLLMPool, _cpu_env
+from crisis_mas.pool.base import ModelPoolError
+from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.types import (
+    AdapterRef,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    ScoreRequest,
+    ScoreResult,
+    is_candidate,
+)
+
+
+class ModelRejected(ModelPoolError):
+    """The request itself cannot be served (prompt too long, unknown adapter): a client error."""
+
+
+class ModelTimeout(ModelPoolError):
+    """The model did not answer within the deadline; the request was aborted in the engine."""
+
+
+class ModelUnavailable(ModelPoolError):
+    """The engine is dead or not started; the replica should be restarted."""
+
+
+def engine_kwargs(config: ModelConfig, adapters: list[AdapterRef]) -> dict[str, Any]:
+    """The engine arguments `VLLMPool` would use (one source of truth for CLI and server)."""
+    return VLLMPool(config, adapters).engine_kwargs()
+
+
+class AsyncEngine:
+    """Base model + all expert adapters in one `AsyncLLM`; generate and score as coroutines."""
+
+    backend = "vllm"
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        adapters: list[AdapterRef],
+        extra_engine_args: dict[str, Any] | None = None,
+    ):
+        self.config = config
+        self.adapters = {a.name: a for a in adapters}
+        # Serving-only engine arguments, e.g. distributed_executor_backend="ray" for tensor
+        # parallelism inside a Serve replica.
+        self.extra_engine_args = dict(extra_engine_args or {})
+        self._engine: Any = None
+        self._tok: Any = None
+        self.max_model_len = config.max_model_len
+        self.started_at: float | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build the engine (blocking, ~20 s on CPU). Call once, from the serving process."""
+        if self._engine is not None:
+            return
+        _cpu_env(self.config)
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        kw = {**engine_kwargs(self.config, list(self.adapters.values())), **self.extra_engine_args}
+        try:
+            args = AsyncEngineArgs(**kw, disable_log_stats=True)
+            self._engine = AsyncLLM.from_engine_args(args)
+        except Exception as err:
+            raise ModelUnavailable(f"vLLM engine failed to start: {err}") from err
+        self._tok = self._engine.get_tokenizer()
+        self.max_model_len = int(self._engine.model_config.max_model_len)
+        self.started_at = time.time()
+
+    @property
+    def started(self) -> bool:
+        return self._engine is not None
+
+    def tokenizer(self) -> Any:
+        self._require()
+        return self._tok
+
+    def _require(self) -> Any:
+        if self._engine is None:
+            raise ModelUnavailable("the model engine is not started")
+        if self._engine.errored:
+            raise ModelUnavailable("the model engine has died (the replica will be restarted)")
+        return self._engine
+
+    def shutdown(self) -> None:
+        if self._engine is not None:
+            with contextlib.suppress(Exception):
+                self._engine.shutdown()
+            self._engine = None
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            base=self.config.base,
+            backend=self.backend,
+            adapters=list(self.adapters),
+            loads_candidates=True,
+        )
+
+    async def health(self) -> dict[str, Any]:
+        """Engine liveness plus the load it carries (raises ModelUnavailable when dead)."""
+        engine = self._require()
+        await engine.check_health()
+        return {
+            "ok": True,
+            "engine": "running",
+            "unfinished_requests": engine.get_num_unfinished_requests(),
+            "max_model_len": self.max_model_len,
+            **self.info().model_dump(),
+        }
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _lora(self, adapter: AdapterRef | None) -> Any:
+        if adapter is None:
+            return None
+        known = self.adapters.get(adapter.name)
+        if known is None and is_candidate(adapter):
+            self.adapters[adapter.name] = known = adapter  # vLLM loads it on first use
+        if known is None or known.path != adapter.path:
+            raise ModelRejected(
+                f"adapter '{adapter.name}' is not loaded in the model pool "
+                f"(loaded: {', '.join(self.adapters) or 'none'})"
+            )
+        from vllm.lora.request import LoRARequest
+
+        return LoRARequest(known.name, known.id, known.path)
+
+    def _check_len(self, n_prompt: int, what: str) -> None:
+        if n_prompt >= self.max_model_len:
+            raise ModelRejected(
+                f"{what} is {n_prompt} tokens; the model accepts at most "
+                f"{self.max_model_len - 1} (max_model_len {self.max_model_len})"
+            )
+
+    async def _run_all(self, jobs: list[Any], timeout_s: float, what: str) -> list[Any]:
+        """Run coroutines concurrently with one deadline; on timeout they are cancelled, which
+        makes vLLM abort their requests, so a slow batch never keeps the engine busy."""
+        tasks = [asyncio.ensure_future(j) for j in jobs]
+        try:
+            return await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout_s)
+        except TimeoutError:
+            raise ModelTimeout(f"{what} timed out after {timeout_s:g} s") from None
+        except ModelPoolError:
+            raise
+        except Exception as err:
+            from vllm.exceptions import VLLMClientError
+            from vllm.v1.engine.exceptions import EngineDeadError
+
+            if isinstance(err, EngineDeadError):
+                raise ModelUnavailable(f"{what} failed: the model engine died") from err
+            if isinstance(err, (VLLMClientError, ValueError)):
+                raise ModelRejected(f"{what} rejected: {err}") from err
+            raise ModelPoolError(f"{what} failed: {type(err).__name__}: {err}") from err
+        finally:
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+
+    async def _final(self, prompt: Any, params: Any, lora: Any) -> tuple[Any, float]:
+        engine = self._require()
+        t0 = time.perf_counter()
+        last = None
+        async for out in engine.generate(prompt, params, uuid.uuid4().hex, lora_request=lora):
+            last = out
+        return last, (time.perf_counter() - t0) * 1000
+
+    # -- calls ----------------------------------------------------------------------------------
+    async def generate(
+        self, requests: list[GenerationRequest], timeout_s: float
+    ) -> list[GenerationResult]:
+        """Each request is its own engine request; the engine batches them with everyone else's."""
+        if not requests:
+            return []
+        self._require()
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        jobs = []
+        for r in requests:
+            # Same prompt text as VLLMPool: the chat template plus any prefilled answer start.
+            text = render_chat(self._tok, r.messages) + r.assistant_prefix
+            ids = self._tok.encode(text)
+            self._check_len(len(ids), "the prompt")
+            s = r.sampling
+            params = SamplingParams(
+                max_tokens=min(s.max_tokens, self.max_model_len - len(ids)),
+                temperature=s.temperature,
+                top_p=s.top_p,
+                repetition_penalty=s.repetition_penalty,
+                seed=s.seed,
+                stop=s.stop or None,
+                ignore_eos=s.ignore_eos,
+            )
+            jobs.append(
+                self._final(TokensPrompt(prompt_token_ids=ids), params, self._lora(r.adapter))
+            )
+        outs = await self._run_all(jobs, timeout_s, "generation")
+        results = []
+        for r, (o, ms) in zip(requests, outs, strict=True):
+            comp = o.outputs[0]
+            results.append(
+                GenerationResult(
+                    request_id=r.request_id,
+                    text=r.assistant_prefix + comp.text,
+                    prompt_tokens=len(o.prompt_token_ids or []),
+                    completion_tokens=len(comp.token_ids),
+                    latency_ms=ms,
+                    finish_reason=comp.finish_reason,
+                )
+            )
+        return results
+
+    async def _continuation_logprob(
+        self, ids: list[int], start: int, lora: Any
+    ) -> tuple[float, float]:
+        """Sum of log P(ids[i] | ids[:i]) for i >= start, reusing the prefix cache.
+
+        vLLM skips the prefix cache for prompt_logprobs requests by default, so each of an
+        expert's continuations would prefill its whole ~1.5k-token context again (and its
+        generation prompt was just computed too). Reading the cache is exact for the positions
+        the engine computes: all after the cached prefix. If the cache covered a continuation
+        token (the very same prompt scored recently), the request runs again without it.
+        """
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        prompt = TokensPrompt(prompt_token_ids=ids)
+        # detokenize=False: positions served from the cache hold unset values, which vLLM would
+        # otherwise try to decode as tokens (and fail); we only read the computed positions.
+        cached = SamplingParams(
+            max_tokens=1,
+            temperature=0.0,
+            prompt_logprobs=0,
+            detokenize=False,
+            skip_reading_prefix_cache=False,
+        )
+        o, ms = await self._final(prompt, cached, lora)
+        if (o.num_cached_tokens or 0) >= start or not _has_logprobs(o, start):
+            exact = SamplingParams(
+                max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False
+            )
+            o, more = await self._final(prompt, exact, lora)
+            ms += more
+        lps = o.prompt_logprobs
+        return sum(lps[i][ids[i]].logprob for i in range(start, len(ids))), ms
+
+    async def score(self, requests: list[ScoreRequest], timeout_s: float) -> list[ScoreResult]:
+        """Sum of log-probabilities of each continuation after the prompt (prompt_logprobs)."""
+        if not requests:
+            return []
+        self._require()
+        jobs, spans = [], []
+        for r in requests:
+            lora = self._lora(r.adapter)
+            context = render_chat(self._tok, r.messages) + r.prefix
+            for cont in r.continuations:
+                ctx_ids, cont_ids = continuation_token_ids(self._tok, context, cont)
+                self._check_len(len(ctx_ids) + len(cont_ids), "the scoring prompt")
+                spans.append((len(ctx_ids), len(cont_ids)))
+                jobs.append(self._continuation_logprob(ctx_ids + cont_ids, len(ctx_ids), lora))
+        outs = await self._run_all(jobs, timeout_s, "scoring")
+        sums = [lp for lp, _ in outs]
+        lat = [ms for _, ms in outs]
+        results, k = [], 0
+        for r in requests:
+            m = len(r.continuations)
+            results.append(
+                ScoreResult(
+                    request_id=r.request_id,
+                    logprobs=sums[k : k + m],
+                    token_counts=[spans[k + j][1] for j in range(m)],
+                    prompt_tokens=spans[k][0],
+                    latency_ms=max(lat[k : k + m]),
+                )
+            )
+            k += m
+        return results
+
+
+def _has_logprobs(output: Any, start: int) -> bool:
+    """Whether the engine returned a logprob for every prompt token from `start` on."""
+    ids, lps = output.prompt_token_ids, output.prompt_logprobs
+    if not lps or len(lps) < len(ids):
+        return False
+    return all(lps[i] is not None and ids[i] in lps[i] for i in range(start, len(ids)))

@@ -1,0 +1,1 @@
+"""The run report: its data model and the renderings a commander reads."""

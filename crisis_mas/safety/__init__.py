@@ -1,0 +1,1 @@
+"""Safety checks as plain functions: guardrails (injection, PII, unsafe output), HAZMAT."""

@@ -1,0 +1,73 @@
+"""The rail checks the API, CLI, RAG layer and middleware call: input, passage and output.
+
+Each returns a `GuardResult(allowed, flags)`. Blocking is decided by `GuardConfig`: a flag of a
+blocking type (injection, jailbreak, exfiltration, encoded payload, harmful request, size) at or
+above `block_threshold` makes the text not allowed; PII is redacted, never a reason to refuse.
+"""
+
+from __future__ import annotations
+
+from crisis_mas.safety.config import GuardConfig
+from crisis_mas.safety.guard.harm import harmful_flags
+from crisis_mas.safety.guard.injection import detect
+from crisis_mas.safety.guard.output import markup_flags, unsafe_advice_flags
+from crisis_mas.safety.guard.passages import passage_flags
+from crisis_mas.safety.guard.pii import redact_pii
+from crisis_mas.safety.guard.types import GuardResult, decide, make_flag
+
+_DEFAULT = GuardConfig()
+
+
+def check_input(text: str, config: GuardConfig | None = None) -> GuardResult:
+    """Input rails: size limit, direct injection/jailbreak, harmful requests, PII (redacted)."""
+    cfg = config or _DEFAULT
+    text = text or ""
+    flags: list[dict] = []
+    if len(text) > cfg.max_input_chars:
+        flags.append(
+            make_flag(
+                "size_limit",
+                1.0,
+                f"input is {len(text)} characters, over the {cfg.max_input_chars} limit",
+            )
+        )
+    scan = text[: cfg.max_input_chars]
+    flags += detect(scan)
+    flags += harmful_flags(scan)
+    redacted = None
+    if cfg.redact_pii:
+        redacted, pii = redact_pii(text, cfg.pii_types)
+        flags += pii
+    return GuardResult(allowed=decide(flags, cfg.block_threshold), flags=flags, redacted=redacted)
+
+
+def check_passage(text: str, config: GuardConfig | None = None) -> GuardResult:
+    """Indirect injection planted in a retrieved passage; the RAG layer drops flagged ones."""
+    cfg = config or _DEFAULT
+    flags = passage_flags((text or "")[: cfg.max_input_chars])
+    return GuardResult(allowed=decide(flags, cfg.block_threshold), flags=flags)
+
+
+def check_output(
+    text: str,
+    context: dict | None = None,
+    config: GuardConfig | None = None,
+    hazmat: bool = True,
+) -> GuardResult:
+    """Output rails: unsafe advice against the scenario facts, HAZMAT contradictions (from the
+    hazmat validator, with `context` giving the default substance), markup/code injection.
+
+    `allowed` is False when a flag reaches the block threshold; output links only annotate.
+    """
+    cfg = config or _DEFAULT
+    text = text or ""
+    flags = unsafe_advice_flags(text, context) + markup_flags(text)
+    if hazmat:
+        from crisis_mas.safety.hazmat import validate_text
+
+        flags += [f.to_flag() for f in validate_text(text, context) if f.verdict == "contradicts"]
+    allowed = not any(f["score"] >= cfg.block_threshold for f in flags)
+    return GuardResult(allowed=allowed, flags=flags)
+
+
+__all__ = ["check_input", "check_output", "check_passage", "redact_pii"]

@@ -1,0 +1,24 @@
+"""HAZMAT fact validation against ERG 2024 and NIOSH IDLH reference tables.
+
+`validate_text` finds IDLH, guide and distance claims (English and Greek) and judges each one
+`consistent`, `contradicts` or `unknown`; `lookup` returns all known facts about a substance;
+`check_scenario_facts` checks a scenario's own `hazmat_specific` block.
+"""
+
+from crisis_mas.safety.hazmat.reference import SubstanceFacts, lookup, table_versions
+from crisis_mas.safety.hazmat.validator import (
+    Finding,
+    check_scenario_facts,
+    format_corrections,
+    validate_text,
+)
+
+__all__ = [
+    "Finding",
+    "SubstanceFacts",
+    "check_scenario_facts",
+    "format_corrections",
+    "lookup",
+    "table_versions",
+    "validate_text",
+]

@@ -1,0 +1,202 @@
+"""The two Serve deployments' model side: the model-pool replica and the `ModelPool` that calls it.
+
+`ModelPoolServer` hosts the base model and every expert adapter in one `AsyncEngine` per replica,
+so any replica serves any expert and a batch mixing experts stays one batch. (`ray.serve.llm`
+would fit the engine part, but it loads LoRA adapters only from cloud URIs — s3://, gs://, ... —
+while ours sit on local disk; and `serve.multiplexed` routes one model id per request, which
+would split an assessment's mixed-adapter batch across replicas.)
+
+`RemotePool` is the `ModelPool` the ingress gives `Assessor`: the pipeline runs unchanged, and
+each batch goes to a model-pool replica through the deployment handle with a deadline. Because
+`Assessor` turns a `ModelPoolError` into failed assessments, the pool also records, per calling
+thread, which errors happened and which replicas answered, so the API can return 503 and name
+the replicas in a response header.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from crisis_mas.config import ModelConfig
+from crisis_mas.pool.backends.vllm_async import (
+    AsyncEngine,
+    ModelRejected,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from crisis_mas.pool.base import ModelPool, ModelPoolError
+from crisis_mas.pool.types import (
+    AdapterRef,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    ScoreRequest,
+    ScoreResult,
+)
+
+ErrorKind = Literal["rejected", "timeout", "unavailable", "error"]
+_ERRORS: dict[str, type[ModelPoolError]] = {
+    "rejected": ModelRejected,
+    "timeout": ModelTimeout,
+    "unavailable": ModelUnavailable,
+    "error": ModelPoolError,
+}
+
+
+def _kind(err: ModelPoolError) -> ErrorKind:
+    for kind, cls in _ERRORS.items():
+        if kind != "error" and isinstance(err, cls):
+            return kind  # type: ignore[return-value]
+    return "error"
+
+
+class PoolReply(BaseModel):
+    """What a model-pool replica returns: results or an error, and who answered."""
+
+    replica: str
+    generated: list[GenerationResult] | None = None
+    scored: list[ScoreResult] | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+
+def replica_id() -> str:
+    """This Serve replica's id (the process id outside Serve)."""
+    try:
+        from ray import serve
+
+        return serve.get_replica_context().replica_id.unique_id
+    except Exception:
+        return f"pid-{os.getpid()}"
+
+
+def roster_adapters(config: ModelConfig) -> list[AdapterRef]:
+    """Adapters of the whole expert roster, numbered exactly as `Assessor` numbers them."""
+    from crisis_mas.experts.profiles import load_profiles
+    from crisis_mas.pool.factory import expert_adapters
+
+    return list(expert_adapters(config, list(load_profiles())).values())
+
+
+class ModelPoolServer:
+    """Serve deployment body: one AsyncLLM with all adapters; batches in, `PoolReply` out."""
+
+    def __init__(self, model: dict[str, Any], executor_backend: str | None = None):
+        self.config = ModelConfig.model_validate(model)
+        self.replica = replica_id()
+        extra = {"distributed_executor_backend": executor_backend} if executor_backend else None
+        self.engine = AsyncEngine(self.config, roster_adapters(self.config), extra)
+        self.engine.start()
+
+    async def generate(self, requests: list[GenerationRequest], timeout_s: float) -> PoolReply:
+        try:
+            return PoolReply(
+                replica=self.replica, generated=await self.engine.generate(requests, timeout_s)
+            )
+        except ModelPoolError as err:
+            return PoolReply(replica=self.replica, error=str(err), error_kind=_kind(err))
+
+    async def score(self, requests: list[ScoreRequest], timeout_s: float) -> PoolReply:
+        try:
+            return PoolReply(
+                replica=self.replica, scored=await self.engine.score(requests, timeout_s)
+            )
+        except ModelPoolError as err:
+            return PoolReply(replica=self.replica, error=str(err), error_kind=_kind(err))
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            return {"replica": self.replica, **await self.engine.health()}
+        except Exception as err:
+            return {"replica": self.replica, "ok": False, "error": str(err)}
+
+    def info(self) -> ModelInfo:
+        return self.engine.info()
+
+    async def check_health(self) -> None:
+        """Serve's periodic probe: a dead engine fails it, so Serve replaces the replica."""
+        await self.engine.health()
+
+    def __del__(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.shutdown()
+
+
+class _Calls(threading.local):
+    def __init__(self) -> None:
+        self.replicas: list[str] = []
+        self.errors: list[ModelPoolError] = []
+
+
+class RemotePool(ModelPool):
+    """A `ModelPool` whose batches run on the model-pool deployment (called from worker threads)."""
+
+    backend = "vllm"
+
+    def __init__(self, handle: Any, info: ModelInfo, timeout_s: float):
+        self.handle = handle
+        self._info = info
+        self.timeout_s = timeout_s
+        self._calls = _Calls()
+
+    # -- per-thread bookkeeping for the API -----------------------------------------------------
+    def begin(self) -> None:
+        """Start recording this thread's calls (one API request runs in one worker thread)."""
+        self._calls.replicas = []
+        self._calls.errors = []
+
+    def replicas(self) -> list[str]:
+        return list(dict.fromkeys(self._calls.replicas))
+
+    def errors(self) -> list[ModelPoolError]:
+        return list(self._calls.errors)
+
+    # -- ModelPool ------------------------------------------------------------------------------
+    def _call(self, method: str, requests: list[Any]) -> PoolReply:
+        response = getattr(self.handle, method).remote(requests, self.timeout_s)
+        try:
+            # A little slack over the replica's own deadline, which aborts the engine requests.
+            reply: PoolReply = response.result(timeout_s=self.timeout_s + 15)
+        except TimeoutError:
+            response.cancel()
+            err: ModelPoolError = ModelTimeout(
+                f"the model pool did not answer within {self.timeout_s:g} s"
+            )
+            self._calls.errors.append(err)
+            raise err from None
+        except Exception as exc:  # replica died, deployment gone, serialisation failure
+            err = ModelUnavailable(f"model pool unavailable: {type(exc).__name__}: {exc}"[:500])
+            self._calls.errors.append(err)
+            raise err from exc
+        self._calls.replicas.append(reply.replica)
+        if reply.error is not None:
+            err = _ERRORS[reply.error_kind or "error"](reply.error)
+            self._calls.errors.append(err)
+            raise err
+        return reply
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        if not requests:
+            return []
+        return self._call("generate", requests).generated or []
+
+    def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
+        if not requests:
+            return []
+        return self._call("score", requests).scored or []
+
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def health(self) -> dict:
+        """One model-pool replica's health (Serve picks which); never raises."""
+        try:
+            out = self.handle.health.remote().result(timeout_s=10)
+        except Exception as err:
+            return {"ok": False, "error": f"{type(err).__name__}: {err}"[:300]}
+        return out

@@ -1,0 +1,1 @@
+"""HTTP routers, one per resource; `crisis_mas.service.api` mounts them."""
