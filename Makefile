@@ -15,9 +15,10 @@ test: setup
 	.venv/bin/python scripts/build_training_sets.py --check
 	.venv/bin/python -m pytest -q -ra --durations=15
 
-# Local inner loop: skips the slow end-to-end tests (CI runs them).
+# Local inner loop: unit + integration (no engine, no Ray Serve); CI runs tests/e2e too.
 test-fast: setup
-	.venv/bin/python -m pytest -q -m "not slow"
+	bash scripts/ensure_redis.sh
+	.venv/bin/python -m pytest -q tests/unit tests/integration
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check crisis_mas

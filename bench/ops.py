@@ -30,7 +30,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # the loopback OTLP receiver lives with the tests
+sys.path.insert(0, str(REPO / "tests" / "support"))  # the loopback OTLP receiver (test helper)
 
 from crisis_mas.config import AppConfig  # noqa: E402
 from crisis_mas.middleware.chain import ChainedPool  # noqa: E402

@@ -1,21 +1,38 @@
-"""Project-wide fixtures: an isolated $CRISIS_MAS_HOME per test session, and a CLI runner.
+"""Project-wide test set-up: an isolated $CRISIS_MAS_HOME per session, shared fixtures, and one
+marker per folder (`unit`, `integration`, `e2e`), so a run can select by what tests need.
 
-Converted model weights are shared with the real home (`~/.crisis-mas/models`) so the one-off
-GGUF conversion is not repeated by every session; run state (run store, caches) stays isolated.
+- tests/unit: no model, no server; seconds.
+- tests/integration: real Redis, PostgreSQL, MiniLM, FAISS, the CLI as a subprocess.
+- tests/e2e: the real engine and Ray Serve (marked `slow` too).
+
+Converted model weights and the knowledge-base index are shared with the real home
+(`~/.crisis-mas/models`, `index`) so the one-off conversion is not repeated by every session;
+run state (store, caches) stays isolated.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # helper modules beside the tests
-CLI = str(REPO / ".venv" / "bin" / "crisis-mas")
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS / "support"))  # helper modules: evalkit, clirun, ops_fixtures, ...
+
+pytest_plugins = ["ops_fixtures"]  # redis_server, ops_home, fake_pool
+
+_LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = Path(str(item.fspath)).relative_to(TESTS).parts[0]
+        if layer in _LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))
+            if layer == "e2e":
+                item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,32 +49,3 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for var in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "REDIS_URL", "CRISIS_MAS_API_TOKEN"):
         os.environ.pop(var, None)
     return home
-
-
-def run_cli(
-    *args: str, timeout: float = 1700, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """Run the installed `crisis-mas` console script as a user would.
-
-    On a timeout the CLI gets SIGTERM first (it then shuts its vLLM engine down); a plain kill
-    would leave the engine process orphaned.
-    """
-    proc = subprocess.Popen(
-        [CLI, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-        raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

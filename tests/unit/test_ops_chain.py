@@ -17,9 +17,8 @@ from crisis_mas.middleware.metrics import metrics_text
 from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
 if TYPE_CHECKING:
-    from conftest_ops import FakePool
+    from ops_fixtures import FakePool
 
-pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 def _req(text: str, expert: str) -> GenerationRequest:

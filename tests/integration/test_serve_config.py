@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_cli
+from clirun import REPO, run_cli
 
 from crisis_mas.config import load_config
 from crisis_mas.errors import InputError

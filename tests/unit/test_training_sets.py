@@ -16,7 +16,7 @@ from crisis_mas.experts.profiles import load_profiles
 from crisis_mas.experts.prompting import system_prompt, templates
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_training_sets.py"
 MIN_EXAMPLES = {"fire": 16, "police": 16, "medical": 16}
 MIN_OTHER = 10

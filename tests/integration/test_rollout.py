@@ -185,7 +185,7 @@ def test_adapters_command_functions(tmp_path: Path) -> None:
         app.command(name)(fn)
     run = CliRunner().invoke
     c = ["-c", str(cfg)]
-    fire = Path(__file__).resolve().parent.parent / "adapters" / "smollm2-135m-instruct" / "fire"
+    fire = Path(__file__).resolve().parents[2] / "adapters" / "smollm2-135m-instruct" / "fire"
     out = run(app, ["register", str(fire), "--activate", *c])
     assert out.exit_code == 0 and "fire v1" in out.stdout
     reg = Registry(tmp_path / "runs.db")

@@ -20,9 +20,8 @@ from crisis_mas.middleware.tracing import NoopRun, get_tracer, shutdown_tracers,
 from crisis_mas.pool.types import AdapterRef, ChatMessage, GenerationRequest, ScoreRequest
 
 if TYPE_CHECKING:
-    from conftest_ops import FakePool
+    from ops_fixtures import FakePool
 
-pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from crisis_mas.safety.guard import check_input, check_output, check_passage, re
 from crisis_mas.safety.guard.output import sanitize_markup
 from crisis_mas.safety.guard.pii import afm_ok, amka_ok, find_pii, luhn_ok
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def types(result) -> set[str]:

@@ -1,7 +1,7 @@
 """The code around the model: retries, marked fallbacks, failed experts, HAZMAT re-query.
 
 A scripted fake pool stands in for the engine here (a unit test of the pipeline's own logic);
-tests/test_e2e_run.py proves the same path on the real model and adapters.
+tests/e2e/test_e2e_run.py proves the same path on the real model and adapters.
 """
 
 from __future__ import annotations

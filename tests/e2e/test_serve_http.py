@@ -24,7 +24,7 @@ import httpx
 import psutil
 import pytest
 import yaml
-from conftest import CLI, REPO, run_cli
+from clirun import CLI, REPO, run_cli
 
 from crisis_mas.config import ModelConfig
 from crisis_mas.pool.adapters import TrainingConfig, adapter_dir, train_adapter

@@ -25,9 +25,8 @@ from crisis_mas.pool.types import (
 )
 
 if TYPE_CHECKING:
-    from conftest_ops import FakePool, RedisServer
+    from ops_fixtures import FakePool, RedisServer
 
-pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 def _req(

@@ -18,9 +18,8 @@ from crisis_mas.monitor.alerts import evaluate_alerts
 from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
 if TYPE_CHECKING:
-    from conftest_ops import FakePool
+    from ops_fixtures import FakePool
 
-pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 def _req(expert: str, text: str, kind: str = "assessment") -> GenerationRequest:

@@ -17,9 +17,8 @@ from crisis_mas.middleware.metrics import event_log
 from crisis_mas.monitor.health import check_health
 
 if TYPE_CHECKING:
-    from conftest_ops import FakePool, RedisServer
+    from ops_fixtures import FakePool, RedisServer
 
-pytest_plugins = ["conftest_ops"]  # fixtures: redis_server, ops_home, fake_pool
 
 
 def test_health_with_redis_up_then_killed(

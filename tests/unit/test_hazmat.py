@@ -18,7 +18,7 @@ from crisis_mas.safety.hazmat import (
 from crisis_mas.safety.hazmat.reference import DATA_DIR, load_table
 from crisis_mas.safety.hazmat.units import mg_m3_to_ppm, ppm_to_mg_m3, to_metres
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def verdicts(text: str, context: dict | None = None) -> list[tuple[str, str, str]]:

@@ -1,10 +1,6 @@
-"""Shared fixtures for the ops tests: a real redis-server, an isolated state dir, a fake pool.
-
-Test modules load them with `pytest_plugins = ["conftest_ops"]` (import the classes only under
-TYPE_CHECKING, so pytest imports this module as a plugin first), or the project's conftest.py can
-re-export them. `redis_server` runs Debian's `redis-server`
-(installed by scripts/ensure_redis.sh) on a free 127.0.0.1 port with persistence off.
-"""
+"""Shared fixtures (loaded by tests/conftest.py): a real redis-server, an isolated state dir and
+a fake pool. `redis_server` runs Debian's `redis-server` (installed by scripts/ensure_redis.sh)
+on a free 127.0.0.1 port with persistence off."""
 
 from __future__ import annotations
 
@@ -28,7 +24,7 @@ from crisis_mas.pool.types import (
     ScoreResult,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

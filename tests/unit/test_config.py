@@ -11,7 +11,7 @@ from crisis_mas.errors import InputError
 from crisis_mas.pool.backends.vllm import VLLMPool
 from crisis_mas.pool.factory import expert_adapters
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_embedded_config_file_equals_the_defaults() -> None:
