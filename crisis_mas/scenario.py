@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crisis_mas.errors import InputError
+from crisis_mas.errors import InputError, describe_validation_error
 
 CRITERIA = ("effectiveness", "safety", "speed", "cost", "public_acceptance")
 
@@ -118,14 +118,6 @@ class Scenario(_Open):
             if a.id == alt_id:
                 return a
         raise KeyError(alt_id)
-
-
-def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """One line naming the first offending field, e.g. `severity: Input should be <= 1`."""
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{prefix}{loc}: {first.get('msg', 'invalid')}{more}"
 
 
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:

@@ -30,12 +30,11 @@ def drift_check(
         raise_alerts,
         recent_texts,
         reference_texts,
-        section,
     )
     from crisis_mas.store.evals import EvalStore
 
     cfg = load_config(config)
-    dcfg = section(cfg)
+    dcfg = cfg.drift
     if window is not None:
         dcfg = dcfg.model_copy(update={"window": window})
     results = [data_drift(recent_texts(cfg.store.path, dcfg.window), reference_texts(), cfg=dcfg)]

@@ -53,12 +53,12 @@ def experts_reliability(
 ) -> None:
     """Reliability per expert and crisis type, learned from operator outcomes only."""
     from crisis_mas.config import load_config
-    from crisis_mas.experts.reliability import FeedbackStore, reliability_table, section
+    from crisis_mas.experts.reliability import FeedbackStore, reliability_table
 
     cfg = load_config(config)
     rows = reliability_table(
         FeedbackStore(cfg.store.path),
-        section(cfg),
+        cfg.feedback,
         crisis_types=[crisis_type] if crisis_type else None,
     )
     if json:

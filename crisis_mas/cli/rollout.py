@@ -13,11 +13,10 @@ from crisis_mas.cli.common import handles_errors, out_console
 
 def _registry(config: str | None):  # noqa: ANN202 - Registry, imported lazily
     from crisis_mas.config import load_config
-    from crisis_mas.rollout.policy import section
     from crisis_mas.rollout.registry import Registry
 
     cfg = load_config(config)
-    return Registry(cfg.store.path, section(cfg))
+    return Registry(cfg.store.path, cfg.rollout)
 
 
 @handles_errors

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.experts.assessment import Assessment
 from crisis_mas.experts.profiles import ExpertProfile
 from crisis_mas.scenario import CRITERIA, Scenario
-
-if TYPE_CHECKING:  # config imports the run store, which imports this module's models
-    from crisis_mas.config import AggregationConfig
 
 
 class RankedAlternative(BaseModel):

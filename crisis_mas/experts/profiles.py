@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from crisis_mas.errors import InputError
-from crisis_mas.scenario import CRITERIA, describe_validation_error
+from crisis_mas.errors import InputError, describe_validation_error
+from crisis_mas.scenario import CRITERIA
 
 PROFILES_DIR = Path(__file__).resolve().parent / "roster"
 

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from crisis_mas.errors import InputError
+from crisis_mas.experts.config import ReliabilityConfig
 from crisis_mas.paths import home
 from crisis_mas.store.runs import RunStore
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
     from crisis_mas.experts.profiles import ExpertProfile
 
 SCHEMA = """
@@ -41,16 +41,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_run ON feedback(run_id);
 """
-
-
-class ReliabilityConfig(BaseModel):
-    """How outcomes turn into reliability (proposed `AppConfig.feedback` section)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    use_learned: bool = True  # feed learned reliability into the coordinator's weights
-    half_life_days: float = Field(default=30.0, gt=0)  # an outcome's weight halves every N days
-    prior_strength: float = Field(default=4.0, gt=0)  # the prior counts as this many outcomes
 
 
 class FeedbackIn(BaseModel):
@@ -88,12 +78,6 @@ class ReliabilityRow(BaseModel):
     outcomes: int  # outcomes that judged this expert (latest feedback per run)
     right: int
     effective_n: float  # decayed outcome weight
-
-
-def section(config: AppConfig) -> ReliabilityConfig:
-    """`config.feedback` once the lead adds it to AppConfig; the defaults until then."""
-    got = getattr(config, "feedback", None)
-    return got if isinstance(got, ReliabilityConfig) else ReliabilityConfig()
 
 
 def _parse_ts(ts: str) -> datetime:
@@ -279,52 +263,3 @@ def reliability_table(
                 continue
             rows.append(reliability_stats(e, t, p.reliability_prior, fbs, cfg, now))
     return rows
-
-
-def feedback_router(config: AppConfig) -> Any:
-    """FastAPI router: `POST /v1/runs/{run_id}/feedback` and `GET /v1/experts/reliability`.
-
-    Body errors are FastAPI 422s naming the field (the Serve app's handler turns them into its
-    error object); an unknown run is 404 (`param: run_id`), an outcome that is not one of the
-    run's alternatives is 422 (`param: outcome`).
-    """
-    from fastapi import APIRouter
-    from fastapi.responses import JSONResponse, Response
-
-    from crisis_mas.service.security import error_body
-
-    router = APIRouter(tags=["feedback"])
-    path = config.store.path
-
-    def _err(status: int, message: str, type_: str, param: str) -> Response:
-        return Response(
-            error_body(status, message, type_, param), status, media_type="application/json"
-        )
-
-    # response_model=None: the `Response` annotation is a string here (lazy import), which
-    # FastAPI cannot resolve when it builds /openapi.json.
-    @router.post(
-        "/v1/runs/{run_id}/feedback",
-        status_code=201,
-        summary="Record an operator outcome",
-        response_model=None,
-    )
-    def post_feedback(run_id: str, body: FeedbackIn) -> Response:
-        try:
-            fb = FeedbackStore(path).add(run_id, body)
-        except UnknownRun as err:
-            return _err(404, str(err), "not_found", "run_id")
-        except UnknownOutcome as err:
-            return _err(422, f"outcome: {err}", "invalid_request_error", "outcome")
-        return JSONResponse(fb.model_dump(), status_code=201)
-
-    @router.get("/v1/experts/reliability", summary="Learned reliability per expert and type")
-    def get_reliability(crisis_type: str | None = None) -> dict[str, Any]:
-        rows = reliability_table(
-            FeedbackStore(path),
-            section(config),
-            crisis_types=[crisis_type] if crisis_type else None,
-        )
-        return {"reliability": [r.model_dump() for r in rows]}
-
-    return router

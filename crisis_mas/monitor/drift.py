@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from crisis_mas.monitor.config import DriftConfig
 from crisis_mas.paths import home
 from crisis_mas.store.runs import RunStore
 
@@ -41,20 +42,6 @@ CREATE INDEX IF NOT EXISTS scenario_inputs_created ON scenario_inputs(created_at
 """
 
 
-class DriftConfig(BaseModel):
-    """Thresholds (proposed `AppConfig.drift` section)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    window: int = Field(default=50, ge=1)  # most recent live runs compared with the reference
-    min_samples: int = Field(default=5, ge=1)  # fewer recent inputs: no verdict
-    # Cosine distance between centroids. Measured with MiniLM: in-domain paraphrases of the
-    # bundled scenarios 0.26, a cyber/infrastructure set 0.59, the reference itself 0.
-    data_threshold: float = Field(default=0.35, gt=0, lt=2)
-    max_accuracy_drop: float = Field(default=0.10, gt=0, le=1)  # top-1 acceptable, absolute
-    severity: Literal["info", "warning", "critical"] = "warning"
-
-
 class DriftResult(BaseModel):
     kind: Literal["data", "concept"]
     value: float | None  # distance (data) or accuracy drop (concept); None: not enough data
@@ -62,12 +49,6 @@ class DriftResult(BaseModel):
     drifted: bool
     n: int  # recent inputs (data) or scenarios (concept)
     message: str
-
-
-def section(config: AppConfig) -> DriftConfig:
-    """`config.drift` once the lead adds it to AppConfig; the defaults until then."""
-    got = getattr(config, "drift", None)
-    return got if isinstance(got, DriftConfig) else DriftConfig()
 
 
 def scenario_text(scenario_type: str, name: str, description: str = "") -> str:

@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.errors import CrisisMasError, InputError
 from crisis_mas.paths import REPO_ROOT, home
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import is_embedded, resolve_base
 from crisis_mas.pool.types import AdapterRef
 

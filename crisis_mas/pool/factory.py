@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.adapters import adapter_ref
 from crisis_mas.pool.base import ModelPool
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import AdapterRef
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crisis_mas.pool.types import AdapterRef, ModelInfo
-from crisis_mas.rollout.policy import Arm, Mode, route, section
+from crisis_mas.rollout.policy import Arm, Mode, route
 from crisis_mas.rollout.shadow import candidate_ref
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def record_run(config: AppConfig, plan: LivePlan | None, report: Report) -> None
     from crisis_mas.rollout.registry import Registry, samples_from_report
 
     try:
-        reg = Registry(store_file(config), section(config))
+        reg = Registry(store_file(config), config.rollout)
         samples = samples_from_report(report, plan.arms)
         reg.record_many({e: [s] for e, s in samples.items() if e in plan.arms})
         for e in plan.arms:
@@ -267,7 +267,7 @@ def run_shadows(
         return None
     counter = shadow_counter()
     try:
-        reg = Registry(store_file(config), section(config))
+        reg = Registry(store_file(config), config.rollout)
         shadow = run_shadow(assessor, scenario, report, candidates, reg)
         for e in candidates:
             _check(reg, e)

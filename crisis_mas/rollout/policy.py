@@ -7,34 +7,13 @@ import hashlib
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from crisis_mas.evals.compare import Comparison
+from crisis_mas.rollout.config import RolloutConfig
 
 Arm = Literal["incumbent", "candidate"]
 Mode = Literal["off", "shadow", "canary"]
-
-
-class RolloutConfig(BaseModel):
-    """Margins and sample sizes (proposed `AppConfig.rollout` section)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    canary_fraction: float = Field(default=0.1, gt=0, lt=1)
-    min_samples_per_arm: int = Field(default=30, ge=1)  # before promotion
-    min_rollback_samples: int = Field(default=10, ge=1)  # before automatic rollback can fire
-    # Rollback when candidate - incumbent exceeds these (absolute rates; p95 relative).
-    error_rate_margin: float = Field(default=0.02, ge=0)
-    hazmat_rate_margin: float = Field(default=0.0, ge=0)
-    p95_latency_margin: float = Field(default=0.25, ge=0)  # +25% p95 latency
-    # Promotion: p95 latency at most this much slower, and a significant offline quality gain.
-    promote_latency_margin: float = Field(default=0.10, ge=0)
-
-
-def section(config: object) -> RolloutConfig:
-    """`config.rollout` once the lead adds it to AppConfig; the defaults until then."""
-    got = getattr(config, "rollout", None)
-    return got if isinstance(got, RolloutConfig) else RolloutConfig()
 
 
 class Route(BaseModel):

@@ -21,11 +21,11 @@ from crisis_mas.errors import InputError
 from crisis_mas.evals.compare import Comparison
 from crisis_mas.paths import home
 from crisis_mas.report.model import Report
+from crisis_mas.rollout.config import RolloutConfig
 from crisis_mas.rollout.policy import (
     Arm,
     ArmStats,
     Mode,
-    RolloutConfig,
     Route,
     Sample,
     Verdict,

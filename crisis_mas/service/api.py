@@ -572,7 +572,7 @@ def create_api(state: ApiState) -> Any:
         return Response(data, media_type=content_type)
 
     # Operator feedback (drives learned reliability) and adapter rollout controls.
-    from crisis_mas.experts.reliability import feedback_router
+    from crisis_mas.service.routers.feedback import feedback_router
     from crisis_mas.service.routers.rollout import rollout_router
 
     app.include_router(feedback_router(cfg))

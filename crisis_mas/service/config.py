@@ -17,8 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crisis_mas.config import AppConfig
-from crisis_mas.errors import InputError
-from crisis_mas.scenario import describe_validation_error
+from crisis_mas.errors import InputError, describe_validation_error
 
 IMPORT_PATH = "crisis_mas.service.app:build_app"
 DEFAULT_APP_NAME = "crisis-mas"

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.backends.vllm_async import (
     AsyncEngine,
     ModelRejected,
@@ -29,6 +28,7 @@ from crisis_mas.pool.backends.vllm_async import (
     ModelUnavailable,
 )
 from crisis_mas.pool.base import ModelPool, ModelPoolError
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import (
     AdapterRef,
     GenerationRequest,

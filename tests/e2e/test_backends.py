@@ -18,9 +18,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from crisis_mas.config import AppConfig, ModelConfig
+from crisis_mas.config import AppConfig
 from crisis_mas.experts.profiles import get_profiles
 from crisis_mas.experts.prompting import assessment_messages
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import resolve_base
 from crisis_mas.pool.factory import expert_adapters
 from crisis_mas.pool.types import GenerationRequest, SamplingConfig, ScoreRequest

@@ -26,8 +26,8 @@ import pytest
 import yaml
 from clirun import CLI, REPO, run_cli
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.adapters import TrainingConfig, adapter_dir, train_adapter
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
 from crisis_mas.service.client import CrisisMasClient

@@ -3,7 +3,8 @@ and a scripted model pool so the real Assessor runs without an engine."""
 
 from __future__ import annotations
 
-from crisis_mas.config import AggregationConfig, AppConfig
+from crisis_mas.config import AppConfig
+from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.coordinator.decision import decide
 from crisis_mas.experts.assessment import Assessment, TokenUsage
 from crisis_mas.experts.profiles import load_profiles

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from crisis_mas.config import AggregationConfig
+from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.coordinator.decision import (
     combine,
     decide,

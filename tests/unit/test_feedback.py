@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from crisis_mas.config import AggregationConfig, AppConfig
+from crisis_mas.config import AppConfig
+from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.coordinator.decision import decide, expert_weights
 from crisis_mas.experts.profiles import load_profiles
 from crisis_mas.experts.reliability import (
@@ -23,11 +24,11 @@ from crisis_mas.experts.reliability import (
     ReliabilityConfig,
     UnknownOutcome,
     UnknownRun,
-    feedback_router,
     learned_reliability,
     reliability,
     reliability_table,
 )
+from crisis_mas.service.routers.feedback import feedback_router
 from crisis_mas.store.runs import RunStore
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -159,23 +160,12 @@ def test_feedback_router(tmp_path: Path) -> None:
     assert {x["expert_id"]: x["right"] for x in rel}["police"] == 1
 
 
-def test_config_sections_default_until_wired() -> None:
-    from types import SimpleNamespace
+def test_config_sections_come_from_yaml(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("feedback: {half_life_days: 7}\ndrift: {data_threshold: 0.2}\n"
+                 "rollout: {canary_fraction: 0.05}\n")
+    from crisis_mas.config import load_config
 
-    from crisis_mas.experts.reliability import section as feedback_section
-    from crisis_mas.monitor.drift import DriftConfig
-    from crisis_mas.monitor.drift import section as drift_section
-    from crisis_mas.rollout.policy import RolloutConfig
-    from crisis_mas.rollout.policy import section as rollout_section
-
-    assert feedback_section(AppConfig()) == ReliabilityConfig()
-    assert drift_section(AppConfig()) == DriftConfig()
-    assert rollout_section(AppConfig()) == RolloutConfig()
-    wired = SimpleNamespace(
-        feedback=ReliabilityConfig(half_life_days=7),
-        drift=DriftConfig(data_threshold=0.2),
-        rollout=RolloutConfig(canary_fraction=0.05),
-    )
-    assert feedback_section(wired).half_life_days == 7  # type: ignore[arg-type]
-    assert drift_section(wired).data_threshold == 0.2  # type: ignore[arg-type]
-    assert rollout_section(wired).canary_fraction == 0.05
+    cfg = load_config(f)
+    assert cfg.feedback.half_life_days == 7 and cfg.feedback.prior_strength == 4.0
+    assert cfg.drift.data_threshold == 0.2 and cfg.rollout.canary_fraction == 0.05

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crisis_mas.config import AggregationConfig
+from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.coordinator.decision import decide
 from crisis_mas.experts.assessment import Assessment, doctrine_prior
 from crisis_mas.experts.profiles import load_profiles

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.base import ModelPool, ModelPoolError
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import (
     AdapterRef,
     ChatMessage,

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import resolve_base
 from crisis_mas.pool.types import (
     AdapterRef,

@@ -19,10 +19,10 @@ import time
 import uuid
 from typing import Any
 
-from crisis_mas.config import ModelConfig
 from crisis_mas.pool.backends.vllm import VLLMPool, _cpu_env
 from crisis_mas.pool.base import ModelPoolError
 from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import (
     AdapterRef,
     GenerationRequest,

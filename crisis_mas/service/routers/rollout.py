@@ -15,13 +15,12 @@ def rollout_router(config: AppConfig) -> Any:
     from fastapi.responses import JSONResponse, Response
 
     from crisis_mas.errors import InputError
-    from crisis_mas.rollout.policy import section
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.service.security import error_body
 
     router = APIRouter(tags=["rollout"])
     path = config.store.path
-    rcfg = section(config)
+    rcfg = config.rollout
 
     def _err(status: int, message: str, param: str) -> Response:
         body = error_body(status, message, "invalid_request_error", param)

@@ -1,0 +1,26 @@
+"""The experts' config sections: how agents answer (`AppConfig.agents`) and how operator outcomes
+turn into reliability (`AppConfig.feedback`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentsConfig(_Strict):
+    """Which experts answer (None: selected from the scenario), retries and belief sharpness."""
+
+    experts: list[str] | None = None  # None: select from the scenario
+    max_retries: int = Field(default=1, ge=0, le=5)
+    belief_temperature: float = Field(default=1.0, gt=0)
+
+
+class ReliabilityConfig(_Strict):
+    """How outcomes turn into reliability (`AppConfig.feedback`)."""
+
+    use_learned: bool = True  # feed learned reliability into the coordinator's weights
+    half_life_days: float = Field(default=30.0, gt=0)  # an outcome's weight halves every N days
+    prior_strength: float = Field(default=4.0, gt=0)  # the prior counts as this many outcomes
