@@ -287,9 +287,9 @@ def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[
             LANGFUSE_SECRET_KEY="sk-bench",
             LANGFUSE_BASE_URL=rx.url,
         )
-        tracer = get_tracer(config)
+        tracer = get_tracer(config.ops, config.model.base)
         pool = SleepPool(args.trace_delay)
-        traced = ChainedPool(pool, [trace_link(config)])
+        traced = ChainedPool(pool, [trace_link(config.ops, config.model.base)])
         experts = ["fire", "police", "medical"]
         run = tracer.start_run("bench-run", "hazmat_002", "hazmat", experts)
         prompt = _assessment_request(config).messages
@@ -313,7 +313,7 @@ def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[
             base.append(timed(pool))
             ours.append(timed(traced))
         # Pure overhead: the link around a zero-latency pool, per model call.
-        zero = ChainedPool(SleepPool(0.0), [trace_link(config)])
+        zero = ChainedPool(SleepPool(0.0), [trace_link(config.ops, config.model.base)])
         t0 = time.perf_counter()
         n = 200
         for _ in range(n // len(experts)):

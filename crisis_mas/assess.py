@@ -87,7 +87,7 @@ class Assessor:
             # runs can use them (an engine only serves adapters it was given).
             extra = live.candidate_refs(config, roster) if _loads_candidates(config) else []
             pool = build_pool(config.model, [*self.adapters.values(), *extra])
-        self.pool = build_chain(pool, config)
+        self.pool = build_chain(pool, config.ops, config.model.base)
         self._retriever: Any = None
         self._tracer: Any = None
 
@@ -103,7 +103,7 @@ class Assessor:
         if self._tracer is None:
             from crisis_mas.middleware.tracing import get_tracer
 
-            self._tracer = get_tracer(self.config)
+            self._tracer = get_tracer(self.config.ops, self.config.model.base)
         return self._tracer
 
     def learned_reliability(

@@ -31,7 +31,7 @@ def stats(
     from crisis_mas.config import load_config
     from crisis_mas.middleware.cache.middleware import cache_stats
 
-    data = _open_or_fail(cache_stats, load_config(config))
+    data = _open_or_fail(cache_stats, load_config(config).ops.cache)
     if as_json:
         print(json.dumps(data))
         return
@@ -74,7 +74,7 @@ def clear(
     from crisis_mas.middleware.cache.middleware import clear_cache
 
     cfg = load_config(config)
-    n = _open_or_fail(lambda c: clear_cache(c, pattern), cfg)
+    n = _open_or_fail(lambda c: clear_cache(c, pattern), cfg.ops.cache)
     what = f"matching '{pattern}'" if pattern else "(all)"
     out_console.print(f"cleared {n} cached answers {what}")
 

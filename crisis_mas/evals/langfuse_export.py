@@ -30,7 +30,7 @@ def export_eval_run(
     if client is None and config is not None:
         from crisis_mas.middleware.tracing import get_tracer
 
-        client = getattr(get_tracer(config), "client", None)
+        client = getattr(get_tracer(config.ops, config.model.base), "client", None)
     if client is None:
         return None
     name = dataset_name(run.suite)

@@ -22,7 +22,7 @@ from crisis_mas.pool.types import (
 )
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
+    from crisis_mas.middleware.config import OpsConfig
 
 GenerateNext = Callable[[list[GenerationRequest]], list[GenerationResult]]
 ScoreNext = Callable[[list[ScoreRequest]], list[ScoreResult]]
@@ -48,7 +48,7 @@ class Middleware:
         """Release resources (connections, background threads)."""
 
 
-# name -> "module:factory"; a factory takes the AppConfig and returns a Middleware.
+# name -> "module:factory"; a factory takes (ops: OpsConfig, model_base: str) -> Middleware.
 # Lazy import paths keep `crisis-mas --help` fast and optional dependencies optional.
 LINKS: dict[str, str] = {
     "input_guard": "crisis_mas.middleware.guard:input_guard_link",
@@ -64,7 +64,8 @@ def register_link(name: str, target: str) -> None:
     LINKS[name] = target
 
 
-def build_link(name: str, config: AppConfig) -> Middleware:
+def build_link(name: str, ops: OpsConfig, model_base: str) -> Middleware:
+    """One link by name; `model_base` scopes the cache and labels traces."""
     from crisis_mas.errors import InputError
 
     if name not in LINKS:
@@ -72,7 +73,7 @@ def build_link(name: str, config: AppConfig) -> Middleware:
         raise InputError(f"ops.chain: unknown middleware link '{name}' (known: {known})")
     module, _, attr = LINKS[name].partition(":")
     factory = getattr(importlib.import_module(module), attr)
-    return factory(config)
+    return factory(ops, model_base)
 
 
 class ChainedPool(ModelPool):
@@ -116,5 +117,6 @@ def _bind(method: Callable, nxt: Callable) -> Callable:
     return lambda reqs: method(reqs, nxt)
 
 
-def build_chain(pool: ModelPool, config: AppConfig) -> ChainedPool:
-    return ChainedPool(pool, [build_link(n, config) for n in config.ops.chain])
+def build_chain(pool: ModelPool, ops: OpsConfig, model_base: str) -> ChainedPool:
+    """`pool` wrapped in the links named by `ops.chain`, outermost first."""
+    return ChainedPool(pool, [build_link(n, ops, model_base) for n in ops.chain])

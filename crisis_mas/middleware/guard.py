@@ -21,7 +21,7 @@ from crisis_mas.safety.guard.rails import check_input, check_output
 from crisis_mas.safety.guard.types import BLOCKING_TYPES
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
+    from crisis_mas.middleware.config import OpsConfig
 
 log = logging.getLogger("crisis_mas.guard")
 
@@ -167,12 +167,12 @@ class OutputGuardLink(Middleware):
         return {"ok": True, **self.counts}
 
 
-def input_guard_link(config: AppConfig) -> InputGuardLink:
+def input_guard_link(ops: OpsConfig, model_base: str) -> InputGuardLink:
     """Factory named in `crisis_mas.middleware.chain.LINKS['input_guard']`."""
-    return InputGuardLink(config.ops.guard)
+    return InputGuardLink(ops.guard)
 
 
-def output_guard_link(config: AppConfig) -> OutputGuardLink:
+def output_guard_link(ops: OpsConfig, model_base: str) -> OutputGuardLink:
     """Factory named in `crisis_mas.middleware.chain.LINKS['output_guard']`. HAZMAT contradictions
     are left to the `hazmat` link when that link is in the chain too."""
-    return OutputGuardLink(config.ops.guard, hazmat="hazmat" not in config.ops.chain)
+    return OutputGuardLink(ops.guard, hazmat="hazmat" not in ops.chain)

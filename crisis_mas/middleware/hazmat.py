@@ -18,7 +18,7 @@ from crisis_mas.safety.hazmat.reference import table_versions
 from crisis_mas.safety.hazmat.validator import validate_text
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
+    from crisis_mas.middleware.config import OpsConfig
 
 
 class HazmatLink(Middleware):
@@ -78,6 +78,6 @@ class HazmatLink(Middleware):
         }
 
 
-def hazmat_link(config: AppConfig) -> HazmatLink:
+def hazmat_link(ops: OpsConfig, model_base: str) -> HazmatLink:
     """Factory named in `crisis_mas.middleware.chain.LINKS['hazmat']`."""
-    return HazmatLink(config.ops.hazmat)
+    return HazmatLink(ops.hazmat)

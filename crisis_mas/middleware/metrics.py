@@ -34,8 +34,7 @@ from crisis_mas.pool.types import (
 )
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
-    from crisis_mas.middleware.config import MetricsConfig
+    from crisis_mas.middleware.config import MetricsConfig, OpsConfig
 
 log = logging.getLogger("crisis_mas.middleware.metrics")
 
@@ -212,8 +211,8 @@ class MetricsLink(Middleware):
 
     name = "metrics"
 
-    def __init__(self, config: AppConfig) -> None:
-        self.cfg = config.ops.metrics
+    def __init__(self, cfg: MetricsConfig) -> None:
+        self.cfg = cfg
         self._log: EventLog | None = None
         self._log_failed = False
 
@@ -373,6 +372,6 @@ def _update_ratio(expert: str) -> None:
     CACHE_HIT_RATIO.labels(expert).set(hits / looked if looked else 0.0)
 
 
-def metrics_link(config: AppConfig) -> MetricsLink:
+def metrics_link(ops: OpsConfig, model_base: str) -> MetricsLink:
     """Chain factory (`ops.chain: [..., metrics, ...]`)."""
-    return MetricsLink(config)
+    return MetricsLink(ops.metrics)

@@ -35,7 +35,7 @@ from crisis_mas.pool.types import (
 )
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
+    from crisis_mas.middleware.config import OpsConfig
 
 log = logging.getLogger("crisis_mas.middleware.tracing")
 
@@ -244,7 +244,7 @@ class Run:
             return
         with _guard("retrieval span"):
             parent = self.parent_for(expert_id)
-            limit = self.tracer.config.ops.tracing.max_io_chars
+            limit = self.tracer.ops.tracing.max_io_chars
             slim = [_slim_hit(h) for h in hits]
             end_ns = time.time_ns()
             start_ns = end_ns - int(latency_ms * 1e6)
@@ -318,8 +318,9 @@ class Run:
 class RunTracer:
     """Per-process tracer: creates runs, records generations and scores, flushes bounded."""
 
-    def __init__(self, config: AppConfig, client: Any = None) -> None:
-        self.config = config
+    def __init__(self, ops: OpsConfig, model_base: str, client: Any = None) -> None:
+        self.ops = ops
+        self.model_base = model_base
         self.client = client
 
     @property
@@ -354,7 +355,7 @@ class RunTracer:
 
     # ---- generations -------------------------------------------------------------------------
     def _io(self, messages: list[ChatMessage]) -> list[dict] | None:
-        cfg = self.config.ops.tracing
+        cfg = self.ops.tracing
         if not cfg.capture_io:
             return None
         return [
@@ -373,7 +374,7 @@ class RunTracer:
             kwargs: dict[str, Any] = {
                 "name": name,
                 "as_type": "generation",
-                "model": self.config.model.base,
+                "model": self.model_base,
                 "input": self._io(req.messages),
                 "metadata": {
                     "request_id": req.request_id,
@@ -422,7 +423,7 @@ class RunTracer:
             cached = bool(getattr(res, "cached", False) or info)
             pt = res.prompt_tokens
             ct = getattr(res, "completion_tokens", 0)
-            cost = self.config.ops.metrics.cost(pt, ct)
+            cost = self.ops.metrics.cost(pt, ct)
             meta: dict[str, Any] = {"cache_hit": cached, "latency_ms": round(res.latency_ms, 2)}
             if cached:
                 meta["cache_mode"] = info.get("mode", "exact")
@@ -439,8 +440,8 @@ class RunTracer:
                 meta.update(
                     finish_reason=res.finish_reason, blocked=res.blocked, flags=len(res.flags)
                 )
-                if self.config.ops.tracing.capture_io:
-                    update["output"] = _truncate(res.text, self.config.ops.tracing.max_io_chars)
+                if self.ops.tracing.capture_io:
+                    update["output"] = _truncate(res.text, self.ops.tracing.max_io_chars)
                 if res.blocked:
                     update["level"] = "WARNING"
                     update["status_message"] = "blocked by guardrail"
@@ -512,7 +513,7 @@ class RunTracer:
         """Send what is buffered; gives up waiting after `timeout_s` (export continues)."""
         if not self.enabled:
             return True
-        timeout = self.config.ops.tracing.flush_timeout_s if timeout_s is None else timeout_s
+        timeout = self.ops.tracing.flush_timeout_s if timeout_s is None else timeout_s
         worker = threading.Thread(target=self._flush_quietly, name="langfuse-flush", daemon=True)
         worker.start()
         worker.join(timeout)
@@ -534,11 +535,11 @@ _tracers: dict[tuple, RunTracer] = {}
 _tracers_lock = threading.Lock()
 
 
-def _make_client(settings: dict[str, str], config: AppConfig) -> Any:
+def _make_client(settings: dict[str, str], ops: OpsConfig) -> Any:
     from langfuse import Langfuse
     from opentelemetry.sdk.trace import TracerProvider
 
-    timeout = int(os.environ.get("LANGFUSE_TIMEOUT") or config.ops.tracing.timeout_s)
+    timeout = int(os.environ.get("LANGFUSE_TIMEOUT") or ops.tracing.timeout_s)
     # Our own provider: never replace the process-wide OTel provider of the host application.
     return Langfuse(
         public_key=settings["public_key"],
@@ -549,20 +550,20 @@ def _make_client(settings: dict[str, str], config: AppConfig) -> Any:
     )
 
 
-def get_tracer(config: AppConfig) -> RunTracer:
+def get_tracer(ops: OpsConfig, model_base: str) -> RunTracer:
     """The tracer for the current LANGFUSE_* settings (a no-op tracer when keys are unset)."""
-    settings = langfuse_settings() if config.ops.tracing.enabled else None
-    key = (tuple(sorted(settings.items())) if settings else None, id(config))
+    settings = langfuse_settings() if ops.tracing.enabled else None
+    key = (tuple(sorted(settings.items())) if settings else None, id(ops), model_base)
     with _tracers_lock:
         tracer = _tracers.get(key)
         if tracer is None:
             client = None
             if settings:
                 try:
-                    client = _make_client(settings, config)
+                    client = _make_client(settings, ops)
                 except Exception as err:
                     log.warning("tracing: Langfuse client failed to start: %s", err)
-            tracer = RunTracer(config, client)
+            tracer = RunTracer(ops, model_base, client)
             _tracers[key] = tracer
         return tracer
 
@@ -592,8 +593,8 @@ class TraceLink(Middleware):
 
     name = "trace"
 
-    def __init__(self, config: AppConfig) -> None:
-        self.tracer = get_tracer(config)
+    def __init__(self, ops: OpsConfig, model_base: str) -> None:
+        self.tracer = get_tracer(ops, model_base)
 
     def generate(
         self, requests: list[GenerationRequest], next: GenerateNext
@@ -632,6 +633,6 @@ class TraceLink(Middleware):
         self.tracer.flush()
 
 
-def trace_link(config: AppConfig) -> TraceLink:
+def trace_link(ops: OpsConfig, model_base: str) -> TraceLink:
     """Chain factory (`ops.chain: [trace, ...]`)."""
-    return TraceLink(config)
+    return TraceLink(ops, model_base)

@@ -71,7 +71,7 @@ def test_exact_hit_skips_the_model_and_keeps_order(config: AppConfig, fake_pool:
     assert second[1].text == "answer to: q1" and second[1].prompt_tokens == 100
     assert fake_pool.n_requests == 3  # q1, q2, then only q3
     assert hit_info(batch[1].request_id)["mode"] == "exact"
-    stats = cache_stats(config)
+    stats = cache_stats(config.ops.cache)
     assert stats["hits_exact"] == 2 and stats["misses"] == 3 and stats["entries"] == 3
     assert stats["tokens_saved"] == 2 * 140
 
@@ -120,7 +120,7 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
             fake_pool.generate,
         )
         assert not any(r.cached for r in out)
-    assert cache_stats(config)["entries"] == 0
+    assert cache_stats(config.ops.cache)["entries"] == 0
     # Blocked or flagged answers are not stored either.
     fake_pool.result_overrides = {
         "bad": {"blocked": True},
@@ -167,8 +167,8 @@ def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:
         ],
         fake_pool.generate,
     )
-    assert clear_cache(config, "*:reference:*") == 1
-    assert clear_cache(config, "v1:generate:*:police") == 1
+    assert clear_cache(config.ops.cache, "*:reference:*") == 1
+    assert clear_cache(config.ops.cache, "v1:generate:*:police") == 1
     out = link.generate(
         [
             _req("a", "reference", "fire"),
@@ -178,8 +178,8 @@ def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:
         fake_pool.generate,
     )
     assert [r.cached for r in out] == [False, False, True]
-    assert clear_cache(config) == 3
-    assert cache_stats(config)["entries"] == 0
+    assert clear_cache(config.ops.cache) == 3
+    assert cache_stats(config.ops.cache)["entries"] == 0
 
 
 def test_score_requests_are_cached(config: AppConfig, fake_pool: FakePool) -> None:
@@ -239,7 +239,7 @@ def test_semantic_hits_paraphrases_but_never_a_near_miss(
     assert not link.generate(
         [_req(TRAPS["same"], "reference", system="You are police.")], fake_pool.generate
     )[0].cached
-    assert cache_stats(config)["hits_semantic"] == 1
+    assert cache_stats(config.ops.cache)["hits_semantic"] == 1
 
 
 def test_redis_killed_mid_run_bypasses_with_one_warning(

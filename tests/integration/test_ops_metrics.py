@@ -52,7 +52,7 @@ def test_link_counts_per_expert(
 ) -> None:
     config = AppConfig()
     config.ops.chain = ["metrics", "cache"]
-    pool = build_chain(fake_pool, config)
+    pool = build_chain(fake_pool, config.ops, config.model.base)
     fake_pool.result_overrides = {
         "blocked": {"blocked": True, "text": "refused"},
         "contradiction": {"flags": [{"type": "hazmat_contradiction"}, {"type": "pii"}]},

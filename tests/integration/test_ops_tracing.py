@@ -55,8 +55,8 @@ def test_trace_tree_over_real_otlp_export(
     config.ops.chain = ["trace", "metrics", "cache"]
     from crisis_mas.middleware.chain import build_chain
 
-    pool = build_chain(fake_pool, config)
-    tracer = get_tracer(config)
+    pool = build_chain(fake_pool, config.ops, config.model.base)
+    tracer = get_tracer(config.ops, config.model.base)
     assert tracer.enabled
     run = tracer.start_run("run-42", "hazmat_002", "hazmat", ["fire", "police"])
     run.expert("fire")
@@ -140,7 +140,7 @@ def test_trace_tree_over_real_otlp_export(
 
 def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:
     config = AppConfig()
-    tracer = get_tracer(config)
+    tracer = get_tracer(config.ops, config.model.base)
     assert not tracer.enabled
     run = tracer.start_run("r", "s", "fire", ["fire"])
     assert isinstance(run, NoopRun)
@@ -148,7 +148,8 @@ def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:
     run.retrieval("fire", "q", [], 1.0)
     run.score("x", 1.0)
     run.end({})
-    out = trace_link(config).generate([_req("fire", "r")], fake_pool.generate)
+    link = trace_link(config.ops, config.model.base)
+    out = link.generate([_req("fire", "r")], fake_pool.generate)
     assert out[0].text == "answer to: assess"
 
 
@@ -161,8 +162,8 @@ def test_dead_langfuse_never_blocks(
     use_langfuse(f"http://127.0.0.1:{dead_port}")
     config = AppConfig()
     config.ops.tracing.flush_timeout_s = 1.0
-    pool = ChainedPool(fake_pool, [trace_link(config)])
-    tracer = get_tracer(config)
+    pool = ChainedPool(fake_pool, [trace_link(config.ops, config.model.base)])
+    tracer = get_tracer(config.ops, config.model.base)
     assert tracer.enabled
     t0 = time.perf_counter()
     run = tracer.start_run("run-dead", "s", "fire", ["fire"])

@@ -85,9 +85,9 @@ class FakePool:
 
 def test_links_resolve_from_the_chain_registry():
     cfg = AppConfig()
-    assert isinstance(build_link("input_guard", cfg), InputGuardLink)
-    assert isinstance(build_link("output_guard", cfg), OutputGuardLink)
-    assert isinstance(build_link("hazmat", cfg), HazmatLink)
+    assert isinstance(build_link("input_guard", cfg.ops, cfg.model.base), InputGuardLink)
+    assert isinstance(build_link("output_guard", cfg.ops, cfg.model.base), OutputGuardLink)
+    assert isinstance(build_link("hazmat", cfg.ops, cfg.model.base), HazmatLink)
 
 
 def test_input_guard_blocks_without_calling_next_and_redacts_pii():

@@ -41,8 +41,7 @@ from crisis_mas.pool.types import (
 )
 
 if TYPE_CHECKING:
-    from crisis_mas.config import AppConfig
-    from crisis_mas.middleware.config import CacheConfig
+    from crisis_mas.middleware.config import CacheConfig, OpsConfig
 
 log = logging.getLogger("crisis_mas.middleware.cache")
 
@@ -389,14 +388,14 @@ class CacheLink(Middleware):
                 self._backend.close()
 
 
-def cache_link(config: AppConfig) -> CacheLink:
+def cache_link(ops: OpsConfig, model_base: str) -> CacheLink:
     """Chain factory (`ops.chain: [..., cache, ...]`)."""
-    return CacheLink(config.ops.cache, config.model.base)
+    return CacheLink(ops.cache, model_base)
 
 
-def cache_stats(config: AppConfig) -> dict:
+def cache_stats(cfg: CacheConfig) -> dict:
     """Counters, size and hit ratio of the configured backend (for `crisis-mas cache stats`)."""
-    backend = open_backend(config.ops.cache)
+    backend = open_backend(cfg)
     try:
         stats = backend.stats()
     finally:
@@ -405,7 +404,7 @@ def cache_stats(config: AppConfig) -> dict:
     looked = hits + stats["misses"]
     return {
         "backend": backend.describe(),
-        "namespace": config.ops.cache.namespace,
+        "namespace": cfg.namespace,
         **{c: stats[c] for c in COUNTERS},
         "hits": hits,
         "hit_ratio": round(hits / looked, 4) if looked else None,
@@ -415,9 +414,9 @@ def cache_stats(config: AppConfig) -> dict:
     }
 
 
-def clear_cache(config: AppConfig, pattern: str | None = None) -> int:
+def clear_cache(cfg: CacheConfig, pattern: str | None = None) -> int:
     """Delete entries whose label `namespace:op:kind:adapter:expert` matches the glob."""
-    backend = open_backend(config.ops.cache)
+    backend = open_backend(cfg)
     try:
         return backend.clear(pattern)
     finally:
