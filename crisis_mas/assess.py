@@ -11,14 +11,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from crisis_mas.config import AppConfig
 from crisis_mas.coordinator.decision import decide
 from crisis_mas.experts.assessment import (
     Assessment,
     Citation,
+    ParsedAnswer,
     TokenUsage,
     beliefs_from_logprobs,
     confidence_of,
@@ -38,13 +40,14 @@ from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.factory import build_pool, expert_adapters
 from crisis_mas.pool.types import (
     AdapterRef,
+    ChatMessage,
     GenerationRequest,
     GenerationResult,
+    ModelInfo,
     SamplingConfig,
     ScoreRequest,
 )
 from crisis_mas.report.model import ModelRef, Report
-from crisis_mas.rollout import live
 from crisis_mas.scenario import Scenario
 
 StageCallback = Callable[[str], None]
@@ -57,6 +60,54 @@ def _now() -> str:
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class RoutedRun(Protocol):
+    """A router's decision for one run: adapter overrides by expert id."""
+
+    adapters: dict[str, AdapterRef]
+
+
+class AdapterRouter(Protocol):
+    """Chooses adapters per run (rollout canary and promotions) and learns from the report.
+
+    Injected by the caller (`crisis_mas.runtime` wires the rollout registry), so this module
+    never imports the rollout layer that builds on it.
+    """
+
+    def extra_adapters(self, experts: list[str]) -> list[AdapterRef]:
+        """Adapters to load beside the incumbents (active candidates)."""
+        ...
+
+    def plan(
+        self,
+        run_id: str,
+        experts: list[str],
+        pool_info: Callable[[], ModelInfo],
+        configured: dict[str, AdapterRef],
+    ) -> RoutedRun | None:
+        """Overrides for this run, or None when every expert serves its configured adapter."""
+        ...
+
+    def record(self, plan: RoutedRun | None, report: Report) -> None:
+        """Record the finished run (canary samples, automatic rollback); never raises."""
+        ...
+
+
+@dataclass
+class ExpertCall:
+    """One expert's model calls during a run: the latest answer, its parse, and the totals."""
+
+    result: GenerationResult | None = None
+    parsed: ParsedAnswer | None = None
+    messages: list[ChatMessage] | None = None
+    attempts: int = 0
+    error: str | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    flags: list[dict] = field(default_factory=list)
+    requeried: bool = False
 
 
 def _hazard_tags(s: Scenario) -> dict[str, str]:
@@ -76,16 +127,18 @@ class Assessor:
         pool: ModelPool | None = None,
         experts: list[str] | None = None,
         on_stage: StageCallback | None = None,
+        router: AdapterRouter | None = None,
     ):
         self.config = config
         self.on_stage = on_stage or (lambda _stage: None)
+        self.router = router
         self.profiles = load_profiles()
         roster = experts or list(self.profiles)
         self.adapters: dict[str, AdapterRef] = expert_adapters(config.model, roster)
         if pool is None:
             # Active rollout candidates are loaded beside the incumbents, so canary and shadow
             # runs can use them (an engine only serves adapters it was given).
-            extra = live.candidate_refs(config, roster) if _loads_candidates(config) else []
+            extra = router.extra_adapters(roster) if router and _loads_candidates(config) else []
             pool = build_pool(config.model, [*self.adapters.values(), *extra])
         self.pool = build_chain(pool, config.ops, config.model.base)
         self._retriever: Any = None
@@ -142,8 +195,10 @@ class Assessor:
         selection = select_experts(scenario, experts or self.config.agents.experts)
         profiles = [self.profiles[s.expert_id] for s in selection]
         # Canary: experts routed to a candidate adapter on this run (sticky by run id).
-        plan = live.plan_run(
-            self.config, run_id, [p.id for p in profiles], self.pool.info, self.adapters
+        plan = (
+            self.router.plan(run_id, [p.id for p in profiles], self.pool.info, self.adapters)
+            if self.router
+            else None
         )
         adapters = {**self.adapters, **plan.adapters} if plan else self.adapters
         warnings = self.scenario_warnings(scenario)
@@ -202,7 +257,8 @@ class Assessor:
         for a in assessments:
             spans[a.expert_id].end(a.model_dump(include={"status", "recommended", "confidence"}))
         trace.end({"recommended": decision.recommended, "consensus": decision.consensus})
-        live.record_run(self.config, plan, report)  # canary samples + automatic rollback
+        if self.router:
+            self.router.record(plan, report)  # canary samples + automatic rollback
         return report
 
     # -- steps ----------------------------------------------------------------------------------
@@ -269,72 +325,64 @@ class Assessor:
         passages: dict[str, list[dict]],
         run_id: str,
         adapters: dict[str, AdapterRef],
-    ) -> dict[str, dict]:
+    ) -> dict[str, ExpertCall]:
         """All experts' answers in one batch; retry invalid ones; re-query HAZMAT errors once."""
-        state: dict[str, dict] = {
-            p.id: {
-                "result": None,
-                "parsed": None,
-                "attempts": 0,
-                "error": None,
-                "latency": 0.0,
-                "prompt": 0,
-                "completion": 0,
-                "flags": [],
-                "requeried": False,
-                "messages": None,
-            }
-            for p in profiles
-        }
+        state = {p.id: ExpertCall() for p in profiles}
         todo = list(profiles)
         for attempt in range(self.config.agents.max_retries + 1):
             if not todo:
                 break
             self._call(scenario, todo, passages, run_id, attempt, state, adapters)
-            todo = [
-                p for p in todo if state[p.id]["parsed"] is None and state[p.id]["error"] is None
-            ]
+            todo = [p for p in todo if state[p.id].parsed is None and state[p.id].error is None]
 
         # HAZMAT: re-query once, with the correction as feedback, any expert that contradicted.
         corrections = self._corrections(state)
         if corrections:
             again = [p for p in profiles if p.id in corrections]
             for p in again:
-                state[p.id]["requeried"] = True
+                state[p.id].requeried = True
             self._call(scenario, again, passages, run_id, 0, state, adapters, corrections)
         return state
 
     def _call(
-        self, scenario, todo, passages, run_id, attempt, state, adapters, corrections=None
+        self,
+        scenario: Scenario,
+        todo: list[ExpertProfile],
+        passages: dict[str, list[dict]],
+        run_id: str,
+        attempt: int,
+        state: dict[str, ExpertCall],
+        adapters: dict[str, AdapterRef],
+        corrections: dict[str, str] | None = None,
     ) -> None:
         reqs = self._requests(scenario, todo, passages, run_id, attempt, adapters, corrections)
         try:
             results: list[GenerationResult] = self.pool.generate(reqs)
         except ModelPoolError as err:
             for p in todo:
-                state[p.id]["error"] = str(err)
+                state[p.id].error = str(err)
             return
         for p, req, res in zip(todo, reqs, results, strict=True):
             s = state[p.id]
-            s["attempts"] += 1
-            s["latency"] += res.latency_ms
-            s["prompt"] += res.prompt_tokens
-            s["completion"] += res.completion_tokens
-            s["result"], s["messages"] = res, req.messages
-            s["flags"] = list(res.flags)
+            s.attempts += 1
+            s.latency_ms += res.latency_ms
+            s.prompt_tokens += res.prompt_tokens
+            s.completion_tokens += res.completion_tokens
+            s.result, s.messages = res, req.messages
+            s.flags = list(res.flags)
             if res.blocked:
-                s["error"] = res.text
+                s.error = res.text
                 continue
             parsed = parse_answer(res.text)
-            if parsed is not None or s["parsed"] is None:
-                s["parsed"] = parsed
+            if parsed is not None or s.parsed is None:
+                s.parsed = parsed
 
     @staticmethod
-    def _corrections(state: dict[str, dict]) -> dict[str, str]:
+    def _corrections(state: dict[str, ExpertCall]) -> dict[str, str]:
         out = {}
         for eid, s in state.items():
-            found = [f for f in s["flags"] if f.get("type") == HAZMAT_FLAG]
-            if found and not s["requeried"]:
+            found = [f for f in s.flags if f.get("type") == HAZMAT_FLAG]
+            if found and not s.requeried:
                 from crisis_mas.safety.hazmat import Finding, format_corrections
 
                 out[eid] = format_corrections([Finding.model_validate(f) for f in found])
@@ -344,7 +392,7 @@ class Assessor:
         self,
         scenario: Scenario,
         profiles: list[ExpertProfile],
-        state: dict[str, dict],
+        state: dict[str, ExpertCall],
         passages: dict[str, list[dict]],
         run_id: str,
         adapters: dict[str, AdapterRef],
@@ -353,11 +401,11 @@ class Assessor:
         # "Recommended:" + " <id>": the id keeps its leading space, so it is tokenised the way the
         # adapter saw it in training (" action", "_x", ...), not as a stray space token.
         prefix = templates()["recommend_prefix"].rstrip()
-        scorable = [p for p in profiles if state[p.id]["parsed"] is not None]
+        scorable = [p for p in profiles if state[p.id].parsed is not None]
         reqs = [
             ScoreRequest(
                 messages=scoring_messages(p, scenario),
-                prefix=state[p.id]["result"].text.rstrip() + "\n" + prefix,
+                prefix=_answer_text(state[p.id]) + "\n" + prefix,
                 continuations=[" " + i for i in ids],
                 adapter=adapters.get(p.id),
                 tags={
@@ -386,31 +434,31 @@ class Assessor:
                 expert_id=p.id,
                 expert_name=f"{p.persona_name}, {p.title}",
                 adapter=adapter.name if adapter else None,
-                latency_ms=round(s["latency"], 1),
-                tokens=TokenUsage(prompt=s["prompt"], completion=s["completion"]),
-                attempts=s["attempts"],
-                cached=bool(s["result"] is not None and s["result"].cached),
-                flags=s["flags"],
-                hazmat_requeried=s["requeried"],
-                hazmat_contradicts=any(f.get("type") == HAZMAT_FLAG for f in s["flags"]),
-                raw_text=s["result"].text if s["result"] is not None else "",
+                latency_ms=round(s.latency_ms, 1),
+                tokens=TokenUsage(prompt=s.prompt_tokens, completion=s.completion_tokens),
+                attempts=s.attempts,
+                cached=bool(s.result is not None and s.result.cached),
+                flags=s.flags,
+                hazmat_requeried=s.requeried,
+                hazmat_contradicts=any(f.get("type") == HAZMAT_FLAG for f in s.flags),
+                raw_text=s.result.text if s.result is not None else "",
                 citations=[
                     Citation(doc_id=h["doc_id"], chunk_id=h["chunk_id"], title=h["title"])
                     for h in passages.get(p.id, [])
                 ],
             )
-            if s["error"] is not None and s["parsed"] is None:
-                out.append(Assessment(status="failed", error=s["error"], **common))
+            if s.error is not None and s.parsed is None:
+                out.append(Assessment(status="failed", error=s.error, **common))
                 continue
-            parsed = s["parsed"]
+            parsed = s.parsed
             if parsed is not None and p.id in scores:
                 sr = scores[p.id]
                 beliefs = beliefs_from_logprobs(
                     ids, sr.logprobs, sr.token_counts, self.config.agents.belief_temperature
                 )
-                common["latency_ms"] = round(s["latency"] + sr.latency_ms, 1)
+                common["latency_ms"] = round(s.latency_ms + sr.latency_ms, 1)
                 common["tokens"] = TokenUsage(
-                    prompt=s["prompt"] + sr.prompt_tokens, completion=s["completion"]
+                    prompt=s.prompt_tokens + sr.prompt_tokens, completion=s.completion_tokens
                 )
                 out.append(
                     Assessment(
@@ -429,7 +477,7 @@ class Assessor:
                 f"scoring failed: {score_error}"
                 if parsed is not None
                 else "model output did not follow the assessment format after "
-                f"{s['attempts']} attempt(s)"
+                f"{s.attempts} attempt(s)"
             )
             beliefs = doctrine_prior(p, scenario)
             out.append(
@@ -452,15 +500,10 @@ class Assessor:
         self.pool.close()
 
 
+def _answer_text(call: ExpertCall) -> str:
+    return call.result.text.rstrip() if call.result is not None else ""
+
+
 def _loads_candidates(config: AppConfig) -> bool:
     """Backends that load adapters from local paths (an OpenAI server names its own models)."""
     return config.model.use_adapters and config.model.backend in ("vllm", "transformers")
-
-
-def persist_run(config: AppConfig, scenario: Scenario, report: Report) -> None:
-    """Keep a finished run: the run store (CLI + API history) and the drift monitor's inputs."""
-    from crisis_mas.monitor.drift import record_input
-    from crisis_mas.store.runs import RunStore
-
-    RunStore(config.store.path).save(report)
-    record_input(report.run_id, scenario, config.store.path)

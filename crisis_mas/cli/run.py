@@ -50,11 +50,11 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show engine logs"),
 ) -> None:
     """Run a scenario: select experts, assess in parallel on the model pool, rank and explain."""
-    from crisis_mas.assess import persist_run
     from crisis_mas.config import load_config
     from crisis_mas.experts.profiles import get_profiles
     from crisis_mas.experts.selection import select_experts
     from crisis_mas.report.model import to_markdown
+    from crisis_mas.runtime import persist_run
     from crisis_mas.scenario import load_scenario
 
     quiet_engines(verbose)
@@ -130,9 +130,9 @@ class _Shadow:
 
 def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
     """The report, and the shadow work left to do (None when no shadow rollout applies)."""
-    from crisis_mas.assess import Assessor
     from crisis_mas.pool.adapters import ensure_adapters
     from crisis_mas.rollout.live import shadow_candidates
+    from crisis_mas.runtime import serving_assessor
 
     with Progress(
         SpinnerColumn(),
@@ -162,7 +162,7 @@ def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its call
                 stage = f"generating on {cfg.model.backend} (the engine loads on first use)"
             progress.update(task, description=stage, total=None)
 
-        assessor = Assessor(cfg, experts=selected, on_stage=on_stage)
+        assessor = serving_assessor(cfg, experts=selected, on_stage=on_stage)
         shadow = None
         try:
             # No explicit start: a fully cached re-run never loads the model.

@@ -232,6 +232,28 @@ def _check(reg: Any, expert: str) -> None:
         log.warning("%s candidate rolled back: %s", expert, "; ".join(verdict.reasons))
 
 
+class LiveRouter:
+    """The `AdapterRouter` of served runs: the registry's candidates, canaries and promotions."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+
+    def extra_adapters(self, experts: list[str]) -> list[AdapterRef]:
+        return candidate_refs(self.config, experts)
+
+    def plan(
+        self,
+        run_id: str,
+        experts: list[str],
+        pool_info: Callable[[], ModelInfo],
+        configured: dict[str, AdapterRef],
+    ) -> LivePlan | None:
+        return plan_run(self.config, run_id, experts, pool_info, configured)
+
+    def record(self, plan: LivePlan | None, report: Report) -> None:
+        record_run(self.config, plan, report)
+
+
 def shadow_candidates(
     config: AppConfig, report: Report, pool_info: Callable[[], ModelInfo]
 ) -> dict[str, tuple[int, str]]:

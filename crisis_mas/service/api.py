@@ -91,7 +91,7 @@ class ApiState:
         token: str | None,
         on_close: Callable[[], None] | None = None,
     ):
-        from crisis_mas.assess import Assessor
+        from crisis_mas.runtime import serving_assessor
         from crisis_mas.store.runs import RunStore
 
         self.settings = settings
@@ -99,7 +99,7 @@ class ApiState:
         self.replica = replica
         self.token = token
         self.raw_pool = pool
-        self.assessor = Assessor(self.config, pool=pool)
+        self.assessor = serving_assessor(self.config, pool=pool)
         self.runs = RunStore(self.config.store.path)
         self.jobs = JobStore(self.runs.path.parent / "jobs.db", settings.api.job_stale_after_s)
         api = settings.api
@@ -149,7 +149,7 @@ class ApiState:
     def assess(self, scenario: Scenario, experts: list[str] | None) -> tuple[Report, list[str]]:
         """One assessment through `Assessor.run`; saved (run store + drift input) before
         returning, then any shadow rollout is handed to the background worker. Raises ApiError."""
-        from crisis_mas.assess import persist_run
+        from crisis_mas.runtime import persist_run
 
         with self._user_request():
             self._begin()

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from evalkit import FakePool, scenario
 
-from crisis_mas.assess import Assessor
 from crisis_mas.config import AppConfig
 from crisis_mas.pool.types import GenerationResult, ModelInfo
 from crisis_mas.rollout import live
 from crisis_mas.rollout.policy import route
 from crisis_mas.rollout.registry import Registry
+from crisis_mas.runtime import serving_assessor
 
 CANDIDATE = "fire@v2"
 
@@ -101,7 +101,7 @@ def test_canary_is_sticky_uses_the_candidate_and_records_each_arm(tmp_path: Path
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.5)
     pool = LoraPool(["fire", CANDIDATE])
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     ids = [f"run-{i}" for i in range(12)]
     expected = {i: route(i, "canary", 0.5, salt="fire").serve for i in ids}
@@ -133,7 +133,7 @@ def test_injected_candidate_failure_rolls_back_through_the_live_path(tmp_path: P
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.5)
     pool = LoraPool(["fire", CANDIDATE], broken=(CANDIDATE,))
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     served_by_candidate = 0
     for i in range(40):
@@ -159,7 +159,7 @@ def test_shadow_never_changes_the_decision_and_records_samples(tmp_path: Path) -
     reg = _registry(cfg, tmp_path, "shadow")
     pool = LoraPool(["fire", CANDIDATE])
     # the candidate prefers another alternative: its answer must not leak into the decision
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     served = assessor.run(s, ["fire", "police"], "run-1")
     assert CANDIDATE not in pool.gen_adapters  # shadow mode: the incumbent serves the run
@@ -190,7 +190,7 @@ def test_candidate_the_pool_has_not_loaded_is_never_used(tmp_path: Path) -> None
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.99)
     pool = LoraPool(["fire"])  # e.g. a model pool started without the candidate
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     report = assessor.run(s, ["fire"], "run-1")
     assert report.assessments[0].adapter == "fire" and report.assessments[0].status == "ok"
@@ -208,7 +208,7 @@ def test_a_pool_that_loads_candidates_serves_one_started_after_it_came_up(
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.999)
     pool = LoraPool(["fire"], loads_candidates=True)  # the candidate is not in its list
-    report = Assessor(cfg, pool=pool).run(scenario("evia_wildfire"), ["fire"], "run-1")
+    report = serving_assessor(cfg, pool=pool).run(scenario("evia_wildfire"), ["fire"], "run-1")
     assert report.assessments[0].adapter == CANDIDATE and CANDIDATE in pool.gen_adapters
     assert [s.arm for s in reg.samples("fire")] == ["candidate"]
 
@@ -237,7 +237,7 @@ def test_a_promoted_version_is_served_without_a_restart(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.5)
     pool = LoraPool(["fire"], loads_candidates=True)
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     reg.promote("fire", force=True)  # v2 becomes the incumbent; v1 stays in the config
     for i in range(4):  # no canary any more: every run serves v2
@@ -252,7 +252,7 @@ def test_eval_and_shadow_runs_are_never_routed(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
     reg = _registry(cfg, tmp_path, "canary", 0.999)
     pool = LoraPool(["fire", CANDIDATE])
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     for run_id in ("eval-e1-evia-0", "shadow-x"):
         assert assessor.run(s, ["fire"], run_id).assessments[0].adapter == "fire"
@@ -263,7 +263,7 @@ def test_no_registry_costs_nothing(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
     store = Path(cfg.store.path)
     pool = LoraPool(["fire", CANDIDATE])
-    assessor = Assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)
     s = scenario("evia_wildfire")
     report = assessor.run(s, ["fire", "police"], "run-1")
     assert not store.exists()  # no database file created by the request path
@@ -294,7 +294,7 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
         return LoraPool([a.name for a in adapters])
 
     monkeypatch.setattr("crisis_mas.assess.build_pool", build_pool)
-    Assessor(cfg, experts=["fire", "police"])
+    serving_assessor(cfg, experts=["fire", "police"])
     assert built == [["fire", CANDIDATE]]
     refs = live.candidate_refs(cfg, ["fire", "police"])
     assert [(r.name, r.id) for r in refs] == [(CANDIDATE, 1002)]
@@ -302,7 +302,7 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
     (tmp_path / "fire-v2" / "adapter_config.json").unlink()
     # a candidate whose files are missing is not handed to the engine (it would fail the batch)
     assert live.candidate_refs(cfg, ["fire"]) == []
-    Assessor(cfg, experts=["fire"])
+    serving_assessor(cfg, experts=["fire"])
     assert built[-1] == ["fire"]
 
 
