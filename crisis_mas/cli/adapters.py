@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crisis_mas.cli.common import err_console, handles_errors, out_console, quiet_engines
-from crisis_mas.pool.adapters import TrainingConfig
+from crisis_mas.pool.training import TrainingConfig
 
 app = typer.Typer(help="Train and list per-expert LoRA adapters.", no_args_is_help=True)
 
@@ -27,8 +27,8 @@ def train(
 ) -> None:
     """Train a real peft LoRA adapter for each expert on its chat JSONL training set."""
     from crisis_mas.config import load_config
+    from crisis_mas.experts.adapters import train_expert, training_file
     from crisis_mas.experts.profiles import get_profiles, load_profiles
-    from crisis_mas.pool.adapters import train_adapter, training_file
 
     quiet_engines(False)
     cfg = load_config(config)
@@ -48,7 +48,7 @@ def train(
             def step(i: int, n: int, loss: float, task: int = task, e: str = e) -> None:
                 progress.update(task, completed=i, description=f"{e} loss {loss:.3f}")
 
-            info = train_adapter(cfg.model, e, tc, progress=step)
+            info = train_expert(cfg.model, e, tc, progress=step)
             progress.console.print(
                 f"{e}: saved {info.path} (final loss {info.final_loss}, {info.train_seconds}s)"
             )

@@ -130,7 +130,7 @@ class _Shadow:
 
 def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
     """The report, and the shadow work left to do (None when no shadow rollout applies)."""
-    from crisis_mas.pool.adapters import ensure_adapters
+    from crisis_mas.experts.adapters import ensure_adapters
     from crisis_mas.rollout.live import shadow_candidates
     from crisis_mas.runtime import serving_assessor
 

@@ -26,8 +26,10 @@ import pytest
 import yaml
 from clirun import CLI, REPO, run_cli
 
-from crisis_mas.pool.adapters import TrainingConfig, adapter_dir, train_adapter
+from crisis_mas.experts.adapters import train_expert
+from crisis_mas.pool.adapters import adapter_dir
 from crisis_mas.pool.config import ModelConfig
+from crisis_mas.pool.training import TrainingConfig
 from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
 from crisis_mas.service.client import CrisisMasClient
@@ -80,7 +82,7 @@ def _adapters(tmp: Path) -> dict[str, str]:
         path = adapter_dir(model, e)
         if not (path / "adapter_config.json").is_file():
             path = tmp / e
-            train_adapter(model, e, TrainingConfig(steps=3), out=path)
+            train_expert(model, e, TrainingConfig(steps=3), out=path)
         out[e] = str(path)
     return out
 
