@@ -12,6 +12,7 @@ run: setup
 test: setup
 	bash scripts/ensure_redis.sh
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/python scripts/build_training_sets.py --check
 	.venv/bin/python -m pytest -q -ra --durations=15
 
@@ -21,4 +22,4 @@ test-fast: setup
 	.venv/bin/python -m pytest -q tests/unit tests/integration
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check crisis_mas
+	.venv/bin/ruff check . && .venv/bin/ruff format --check crisis_mas && .venv/bin/lint-imports

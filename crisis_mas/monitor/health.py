@@ -47,7 +47,7 @@ def _redis(config: AppConfig) -> dict[str, Any]:
     if cfg.backend == "redis" or (cfg.backend == "auto" and url):
         import redis
 
-        from crisis_mas.middleware.cache.backends import _redact
+        from crisis_mas.middleware.cache.backends import redact_url
 
         url = url or "redis://127.0.0.1:6379/0"
         client = redis.Redis.from_url(
@@ -58,7 +58,7 @@ def _redis(config: AppConfig) -> dict[str, Any]:
             version = client.info("server").get("redis_version", "?")
         finally:
             client.close()
-        return {"status": "ok", "detail": f"redis {version} at {_redact(url)}"}
+        return {"status": "ok", "detail": f"redis {version} at {redact_url(url)}"}
     backend = open_backend(cfg)
     try:
         backend.ping()

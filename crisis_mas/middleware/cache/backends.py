@@ -382,13 +382,13 @@ class RedisBackend(CacheBackend):
         self._r.ping()
 
     def describe(self) -> str:
-        return f"redis:{_redact(self.url)}"
+        return f"redis:{redact_url(self.url)}"
 
     def close(self) -> None:
         self._pool.disconnect()
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Hide a password in a Redis URL for logs and health output."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
