@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import unicodedata
 
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u180e]")
+from crisis_mas.safety.text import clean_unicode
+
 # Cyrillic/Greek letters that look Latin, used to dodge keyword filters inside Latin words.
 _HOMOGLYPHS = str.maketrans(
     {
@@ -43,8 +43,9 @@ _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){16,}\b")
 
 
 def clean(text: str) -> str:
-    """NFKC, invisible characters dropped, homoglyphs inside Latin words mapped back."""
-    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    """NFKC, invisible characters dropped (the shared `clean_unicode`), homoglyphs inside Latin
+    words mapped back. Accents and final sigma are kept: the Greek rules spell them out."""
+    text = clean_unicode(text)
     return _MIXED_WORD.sub(lambda m: m.group().translate(_HOMOGLYPHS), text)
 
 

@@ -5,7 +5,8 @@
 `check_scenario_facts` checks a scenario's own `hazmat_specific` block.
 """
 
-from crisis_mas.safety.hazmat.reference import SubstanceFacts, lookup, table_versions
+from crisis_mas.safety.hazmat.identify import lookup
+from crisis_mas.safety.hazmat.reference import SubstanceFacts, table_versions
 from crisis_mas.safety.hazmat.validator import (
     Finding,
     check_scenario_facts,

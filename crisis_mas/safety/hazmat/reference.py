@@ -29,7 +29,7 @@ TABLES = (
 )
 
 _UN = re.compile(r"^\s*(?:UN|NA)?\s*[-#:]?\s*(\d{4})\s*$", re.IGNORECASE)
-_CAS = re.compile(r"^\s*(\d{2,7}-\d{2}-\d)\s*$")
+CAS_PATTERN = re.compile(r"^\s*(\d{2,7}-\d{2}-\d)\s*$")
 # Single-word ERG names are used for mention detection only when they look like a chemical.
 _CHEMICAL_WORD = re.compile(
     r"(ine|ide|ene|ane|ol|one|ate|ite|yl|ium|yne|al|ene|oxide|acid|ether|gas)$"
@@ -313,31 +313,3 @@ def registry() -> Registry:
         for f in s["formulas"]:
             reg.exact[f] = t
     return reg
-
-
-def resolve(name_or_un: str) -> Target | None:
-    """A substance name, synonym, formula, Greek name, CAS number or UN number -> Target."""
-    reg = registry()
-    text = name_or_un.strip()
-    if not text:
-        return None
-    if (un := norm_un(text)) is not None:
-        return reg.target_for_un(un)
-    if (m := _CAS.match(text)) and m.group(1) in reg.cas:
-        return reg.target_for_sid(reg.cas[m.group(1)])
-    if text in reg.exact:
-        return reg.exact[text]
-    key = name_key(text)
-    if key in reg.names:
-        return reg.names[key]
-    # Fall back to the first mention inside a longer phrase ("Anhydrous Ammonia (NH3)").
-    from crisis_mas.safety.hazmat.mentions import find_mentions
-
-    found = find_mentions(text)
-    return found[0].target if found else None
-
-
-def lookup(name_or_un: str) -> SubstanceFacts | None:
-    """All known facts about a substance or UN number; None when nothing matches."""
-    target = resolve(name_or_un)
-    return registry().facts(target) if target else None

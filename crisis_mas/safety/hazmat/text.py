@@ -1,20 +1,20 @@
-"""Text normalisation shared by mention and claim extraction (English and Greek).
+"""Word normalisation for HAZMAT mention and claim extraction (English and Greek).
 
-`fold` makes matching case- and accent-insensitive ("ΑΜΜΩΝΊΑ" = "αμμωνια") while keeping
-character offsets, so spans found on the folded text point into the original. `norm_word`
-also maps British spellings ("sulphur" = "sulfur") and reduces Greek words to a stem so
-inflected forms ("της αμμωνίας", "του χλωρίου") match their dictionary form.
+Folding (case, accents, final sigma) is `crisis_mas.safety.text.fold`, shared with the cache and
+the guard, and keeps character offsets, so spans found on folded text point into the original.
+`norm_word` also maps British spellings ("sulphur" = "sulfur") and reduces Greek words to a stem
+so inflected forms ("της αμμωνίας", "του χλωρίου") match their dictionary form.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-_WORD = re.compile(r"[^\W_]+")
-_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
+from crisis_mas.safety.text import fold, is_greek, word_spans
+
+__all__ = ["Token", "fold", "greek_stem", "is_greek", "name_key", "norm_word", "sentences"]
+
 # Greek inflectional endings, longest first; stripped once from words of 4+ letters.
 _GREEK_SUFFIXES = (
     "ιου",
@@ -37,24 +37,6 @@ _GREEK_SUFFIXES = (
     "υ",
 )
 _BRITISH = (("sulph", "sulf"), ("aluminium", "aluminum"), ("caesium", "cesium"))
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    base = base.casefold()
-    if base == "ς":
-        base = "σ"
-    return base if len(base) == 1 else ch.lower()[:1] or ch
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents, final sigma -> sigma; same length as `text` (offsets hold)."""
-    return "".join(_fold_char(c) for c in text)
-
-
-def is_greek(word: str) -> bool:
-    return bool(_GREEK.search(word))
 
 
 def greek_stem(word: str) -> str:
@@ -87,9 +69,7 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Word tokens (letters/digits runs) with their normalised form and offsets."""
-    return [
-        Token(m.group(), norm_word(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)
-    ]
+    return [Token(m.group(), norm_word(m.group()), m.start(), m.end()) for m in word_spans(text)]
 
 
 def name_key(name: str) -> tuple[str, ...]:

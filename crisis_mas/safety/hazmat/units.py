@@ -6,44 +6,14 @@ ideal gas occupies 24.45 L (the convention NIOSH and OSHA use): mg/m3 = ppm * MW
 
 from __future__ import annotations
 
+from crisis_mas.safety.text import UNITS
+
 MOLAR_VOLUME_L = 24.45
 
 TO_METRES = {"m": 1.0, "ft": 0.3048, "km": 1000.0, "mi": 1609.344}
 
-# Spellings in English and Greek -> canonical unit.
-UNIT_ALIASES = {
-    "m": "m",
-    "meter": "m",
-    "meters": "m",
-    "metre": "m",
-    "metres": "m",
-    "μ": "m",
-    "μετρα": "m",
-    "μετρων": "m",
-    "μετρο": "m",
-    "ft": "ft",
-    "feet": "ft",
-    "foot": "ft",
-    "ποδια": "ft",
-    "ποδιων": "ft",
-    "km": "km",
-    "kilometer": "km",
-    "kilometers": "km",
-    "kilometre": "km",
-    "kilometres": "km",
-    "χλμ": "km",
-    "χιλιομετρα": "km",
-    "χιλιομετρων": "km",
-    "χιλιομετρο": "km",
-    "mi": "mi",
-    "mile": "mi",
-    "miles": "mi",
-    "μιλια": "mi",
-    "μιλιων": "mi",
-    "μιλι": "mi",
-    "ppm": "ppm",
-    "mg/m3": "mg/m3",
-}
+# Unit spellings (English and Greek) -> canonical unit: the shared table, not a copy.
+UNIT_ALIASES = UNITS
 
 
 def to_metres(value: float, unit: str) -> float:

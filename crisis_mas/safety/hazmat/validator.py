@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from crisis_mas.safety.hazmat.claims import Claim, extract_claims
+from crisis_mas.safety.hazmat.identify import resolve
 from crisis_mas.safety.hazmat.mentions import Mention, find_mentions
 from crisis_mas.safety.hazmat.reference import (
     Registry,
@@ -31,7 +32,6 @@ from crisis_mas.safety.hazmat.reference import (
     niosh_source,
     norm_un,
     registry,
-    resolve,
 )
 from crisis_mas.safety.hazmat.units import TO_METRES, convert_concentration
 
