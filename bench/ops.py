@@ -195,7 +195,7 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         )
 
     t0 = time.perf_counter()
-    link.generate([req(g["anchor"], g["id"]) for g in groups], pool.generate)
+    link.around("generate", [req(g["anchor"], g["id"]) for g in groups], pool.generate)
     store_s = time.perf_counter() - t0
     # Group by group, paraphrases then traps. Misses are stored as they would be in production,
     # each tagged with its own answer id: a paraphrase may reuse a stored paraphrase of its own
@@ -209,7 +209,7 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     for expected, text, qtype in queries:
         r = req(text, expected)
         t1 = time.perf_counter()
-        out = link.generate([r], pool.generate)[0]
+        out = link.around("generate", [r], pool.generate)[0]
         lookup_ms.append((time.perf_counter() - t1) * 1000.0)
         served = out.text[len("ANSWER[") : -1] if out.cached else None
         info = hit_info(r.request_id) or {}
@@ -278,7 +278,8 @@ def bench_semantic(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 def bench_tracing(args: argparse.Namespace, tmp: Path, model_ms: float) -> dict[str, Any]:
     from otlp_receiver import OTLPReceiver
 
-    from crisis_mas.middleware.tracing import get_tracer, shutdown_tracers, trace_link
+    from crisis_mas.middleware.tracing import get_tracer, shutdown_tracers
+    from crisis_mas.middleware.tracing.link import trace_link
 
     config = _fresh_config(tmp)
     with OTLPReceiver() as rx:

@@ -1,8 +1,9 @@
 """The middleware chain: one composable mechanism around every model-pool call.
 
-A link sees a whole batch and the `next` callable that runs the rest of the chain (ending in the
-real pool). It may answer some requests itself (a cache hit, a guard block), pass the rest on, and
-annotate results (flags, metrics). `ChainedPool` is itself a `ModelPool`, so agents never know
+A link sees a whole batch and the `call_next` callable that runs the rest of the chain (ending in
+the real pool), through one hook for both operations (`Middleware.around`). It may answer some
+requests itself (a cache hit, a guard block), pass the rest on, and annotate results (flags,
+metrics). `ChainedPool` is itself a `ModelPool`, so agents never know
 which links are configured. Links are named in `OpsConfig.chain`, outermost first.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from crisis_mas.pool.base import ModelPool
 from crisis_mas.pool.types import (
@@ -24,22 +25,26 @@ from crisis_mas.pool.types import (
 if TYPE_CHECKING:
     from crisis_mas.middleware.config import OpsConfig
 
-GenerateNext = Callable[[list[GenerationRequest]], list[GenerationResult]]
-ScoreNext = Callable[[list[ScoreRequest]], list[ScoreResult]]
+Op = Literal["generate", "score"]
+PoolRequest = GenerationRequest | ScoreRequest
+PoolResult = GenerationResult | ScoreResult
+CallNext = Callable[[list[Any]], list[Any]]
 
 
 class Middleware:
-    """Base link: passes everything through. Override `generate` and/or `score`."""
+    """Base link: passes everything through.
+
+    A link implements one hook, `around(op, requests, call_next)`, for both pool operations:
+    `op` says which ("generate": GenerationRequest -> GenerationResult, "score": ScoreRequest
+    -> ScoreResult), `call_next` runs the rest of the chain. A link that only cares about one
+    operation lists it in `ops`; the chain skips it for the other.
+    """
 
     name = "passthrough"
+    ops: frozenset[Op] = frozenset({"generate", "score"})
 
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
-    ) -> list[GenerationResult]:
-        return next(requests)
-
-    def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
-        return next(requests)
+    def around(self, op: Op, requests: list[Any], call_next: CallNext) -> list[Any]:
+        return call_next(requests)
 
     def health(self) -> dict:
         return {"ok": True}
@@ -55,7 +60,7 @@ LINKS: dict[str, str] = {
     "output_guard": "crisis_mas.middleware.guard:output_guard_link",
     "hazmat": "crisis_mas.middleware.hazmat:hazmat_link",
     "cache": "crisis_mas.middleware.cache.middleware:cache_link",
-    "trace": "crisis_mas.middleware.tracing:trace_link",
+    "trace": "crisis_mas.middleware.tracing.link:trace_link",
     "metrics": "crisis_mas.middleware.metrics:metrics_link",
 }
 
@@ -84,15 +89,16 @@ class ChainedPool(ModelPool):
         self.links = links
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        call: GenerateNext = self.pool.generate
-        for link in reversed(self.links):
-            call = _bind(link.generate, call)
-        return call(requests)
+        return self._through("generate", requests, self.pool.generate)
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
-        call: ScoreNext = self.pool.score
+        return self._through("score", requests, self.pool.score)
+
+    def _through(self, op: Op, requests: list[Any], last: CallNext) -> list[Any]:
+        call = last
         for link in reversed(self.links):
-            call = _bind(link.score, call)
+            if op in link.ops:
+                call = _bind(link, op, call)
         return call(requests)
 
     def info(self) -> ModelInfo:
@@ -113,8 +119,8 @@ class ChainedPool(ModelPool):
         self.pool.close()
 
 
-def _bind(method: Callable, nxt: Callable) -> Callable:
-    return lambda reqs: method(reqs, nxt)
+def _bind(link: Middleware, op: Op, call_next: CallNext) -> CallNext:
+    return lambda requests: link.around(op, requests, call_next)
 
 
 def build_chain(pool: ModelPool, ops: OpsConfig, model_base: str) -> ChainedPool:

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from crisis_mas.middleware.chain import GenerateNext, Middleware
+from crisis_mas.middleware.chain import CallNext, Middleware, Op
 from crisis_mas.pool.types import ChatMessage, GenerationRequest, GenerationResult
 from crisis_mas.safety.config import GuardConfig
 from crisis_mas.safety.guard.output import sanitize_markup
@@ -37,7 +37,10 @@ def _merge_flags(existing: list[dict], new: list[dict]) -> list[dict]:
 
 
 class InputGuardLink(Middleware):
+    """Screens user messages of generation calls; scoring re-reads an answer already screened."""
+
     name = "input_guard"
+    ops = frozenset({"generate"})
 
     def __init__(self, config: GuardConfig | None = None):
         self.config = config or GuardConfig()
@@ -71,8 +74,8 @@ class InputGuardLink(Middleware):
             if f["type"] in BLOCKING_TYPES and f["score"] >= self.config.block_threshold
         ]
 
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
+    def around(
+        self, op: Op, requests: list[GenerationRequest], call_next: CallNext
     ) -> list[GenerationResult]:
         answered: dict[int, GenerationResult] = {}
         passed: list[tuple[int, GenerationRequest, list[dict]]] = []
@@ -106,7 +109,7 @@ class InputGuardLink(Middleware):
                 )
                 continue
             passed.append((i, screened, flags))
-        results = next([r for _, r, _ in passed]) if passed else []
+        results = call_next([r for _, r, _ in passed]) if passed else []
         for (i, _, flags), res in zip(passed, results, strict=True):
             answered[i] = (
                 res.model_copy(update={"flags": _merge_flags(res.flags, flags)}) if flags else res
@@ -118,7 +121,10 @@ class InputGuardLink(Middleware):
 
 
 class OutputGuardLink(Middleware):
+    """Flags (and sanitises) generated text; scores carry no text to check."""
+
     name = "output_guard"
+    ops = frozenset({"generate"})
 
     def __init__(self, config: GuardConfig | None = None, hazmat: bool = True):
         self.config = config or GuardConfig()
@@ -151,10 +157,10 @@ class OutputGuardLink(Middleware):
             update["flags"] = _merge_flags(result.flags, flags)
         return result.model_copy(update=update) if update else result
 
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
+    def around(
+        self, op: Op, requests: list[GenerationRequest], call_next: CallNext
     ) -> list[GenerationResult]:
-        results = next(requests)
+        results = call_next(requests)
         tags = {r.request_id: r.tags for r in requests}
         return [
             self.annotate(

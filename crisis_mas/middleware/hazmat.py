@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from crisis_mas.middleware.chain import GenerateNext, Middleware
+from crisis_mas.middleware.chain import CallNext, Middleware, Op
 from crisis_mas.pool.types import GenerationRequest, GenerationResult
 from crisis_mas.safety.config import HazmatConfig
 from crisis_mas.safety.hazmat.reference import table_versions
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 class HazmatLink(Middleware):
+    """Validates the HAZMAT figures of generated text (scores carry no text)."""
+
     name = "hazmat"
+    ops = frozenset({"generate"})
 
     def __init__(self, config: HazmatConfig | None = None):
         self.config = config or HazmatConfig()
@@ -53,10 +56,10 @@ class HazmatLink(Middleware):
             return result
         return result.model_copy(update={"flags": [*result.flags, *flags]})
 
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
+    def around(
+        self, op: Op, requests: list[GenerationRequest], call_next: CallNext
     ) -> list[GenerationResult]:
-        results = next(requests)
+        results = call_next(requests)
         if not self.config.enabled:
             return results
         tags = {r.request_id: r.tags for r in requests}

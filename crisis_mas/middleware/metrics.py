@@ -25,13 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from crisis_mas.middleware.chain import GenerateNext, Middleware, ScoreNext
-from crisis_mas.pool.types import (
-    GenerationRequest,
-    GenerationResult,
-    ScoreRequest,
-    ScoreResult,
-)
+from crisis_mas.middleware.chain import CallNext, Middleware, Op
 
 if TYPE_CHECKING:
     from crisis_mas.middleware.config import MetricsConfig, OpsConfig
@@ -225,36 +219,18 @@ class MetricsLink(Middleware):
                 log.warning("metrics: event log unavailable (%s); alerts will not see calls", err)
         return self._log
 
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
-    ) -> list[GenerationResult]:
+    def around(self, op: Op, requests: list[Any], call_next: CallNext) -> list[Any]:
         if not self.cfg.enabled:
-            return next(requests)
+            return call_next(requests)
         t0 = time.perf_counter()
         try:
-            results = next(requests)
+            results = call_next(requests)
         except BaseException:
-            self._record_failure(requests, "generate", time.perf_counter() - t0)
+            self._record_failure(requests, op, time.perf_counter() - t0)
             raise
         wall_ms = (time.perf_counter() - t0) * 1000.0
         try:
-            self._record(requests, results, "generate", wall_ms)
-        except Exception as err:  # pragma: no cover - defensive
-            log.warning("metrics: recording failed: %s", err)
-        return results
-
-    def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
-        if not self.cfg.enabled:
-            return next(requests)
-        t0 = time.perf_counter()
-        try:
-            results = next(requests)
-        except BaseException:
-            self._record_failure(requests, "score", time.perf_counter() - t0)
-            raise
-        wall_ms = (time.perf_counter() - t0) * 1000.0
-        try:
-            self._record(requests, results, "score", wall_ms)
+            self._record(requests, results, op, wall_ms)
         except Exception as err:  # pragma: no cover - defensive
             log.warning("metrics: recording failed: %s", err)
         return results

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ops_fixtures import FakePool, RedisServer
 
 
-
 def _req(
     question: str,
     kind: str = "assessment",
@@ -62,10 +61,10 @@ def _link(cfg: AppConfig) -> CacheLink:
 
 def test_exact_hit_skips_the_model_and_keeps_order(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
-    first = link.generate([_req("q1"), _req("q2")], fake_pool.generate)
+    first = link.around("generate", [_req("q1"), _req("q2")], fake_pool.generate)
     assert [r.cached for r in first] == [False, False]
     batch = [_req("q3"), _req("q1"), _req("q2")]
-    second = link.generate(batch, fake_pool.generate)
+    second = link.around("generate", batch, fake_pool.generate)
     assert [r.cached for r in second] == [False, True, True]
     assert [r.request_id for r in second] == [r.request_id for r in batch]
     assert second[1].text == "answer to: q1" and second[1].prompt_tokens == 100
@@ -85,7 +84,7 @@ def test_key_covers_adapter_sampling_and_versions(
     (adapter_dir / "adapter_model.safetensors").write_bytes(b"weights-v1")
     base = _req("q")
     base.adapter = AdapterRef(name="fire", id=1, path=str(adapter_dir))
-    link.generate([base], fake_pool.generate)
+    link.around("generate", [base], fake_pool.generate)
     variants = [
         base.model_copy(update={"request_id": "a", "sampling": SamplingConfig(max_tokens=99)}),
         base.model_copy(update={"request_id": "b", "tags": {**base.tags, "kb_version": "kb2"}}),
@@ -93,14 +92,14 @@ def test_key_covers_adapter_sampling_and_versions(
         base.model_copy(update={"request_id": "d", "adapter": None}),
     ]
     for v in variants:
-        assert not link.generate([v], fake_pool.generate)[0].cached
+        assert not link.around("generate", [v], fake_pool.generate)[0].cached
     # Retraining the adapter in place changes its digest: a miss, not a stale answer.
     (adapter_dir / "adapter_model.safetensors").write_bytes(b"weights-v2-longer")
     again = base.model_copy(update={"request_id": "e"})
-    assert not link.generate([again], fake_pool.generate)[0].cached
-    assert link.generate([again.model_copy(update={"request_id": "f"})], fake_pool.generate)[
-        0
-    ].cached
+    assert not link.around("generate", [again], fake_pool.generate)[0].cached
+    assert link.around(
+        "generate", [again.model_copy(update={"request_id": "f"})], fake_pool.generate
+    )[0].cached
 
 
 def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
@@ -112,7 +111,8 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
         _req("Status at 2026-11-23T11:20 for sector 4"),
     ]
     for _ in range(2):
-        out = link.generate(
+        out = link.around(
+            "generate",
             [
                 r.model_copy(update={"request_id": f"{i}-{time.time_ns()}"})
                 for i, r in enumerate(private)
@@ -127,39 +127,48 @@ def test_never_cached(config: AppConfig, fake_pool: FakePool) -> None:
         "flagged": {"flags": [{"type": "hazmat_contradiction", "message": "wrong IDLH"}]},
     }
     for _ in range(2):
-        out = link.generate([_req("bad"), _req("flagged")], fake_pool.generate)
+        out = link.around("generate", [_req("bad"), _req("flagged")], fake_pool.generate)
         assert not any(r.cached for r in out)
     # A low-score note is not a safety failure: stored, and returned with the hit.
     note = {"type": "hazmat_unverified", "score": 0.2}
     fake_pool.result_overrides["noted"] = {"flags": [note]}
-    link.generate([_req("noted")], fake_pool.generate)
-    hit = link.generate([_req("noted")], fake_pool.generate)[0]
+    link.around("generate", [_req("noted")], fake_pool.generate)
+    hit = link.around("generate", [_req("noted")], fake_pool.generate)[0]
     assert hit.cached and hit.flags == [note]
 
 
 def test_ttl_by_kind_and_namespace(config: AppConfig, fake_pool: FakePool) -> None:
     config.ops.cache.ttl_s = {"assessment": 1, "chat": 0, "reference": 3600}
     link = _link(config)
-    link.generate(
+    link.around(
+        "generate",
         [_req("live", "assessment"), _req("hello", "chat"), _req("doc", "reference")],
         fake_pool.generate,
     )
-    out = link.generate(
+    out = link.around(
+        "generate",
         [_req("live", "assessment"), _req("hello", "chat"), _req("doc", "reference")],
         fake_pool.generate,
     )
     assert [r.cached for r in out] == [True, False, True]
     time.sleep(1.2)
-    out = link.generate([_req("live", "assessment"), _req("doc", "reference")], fake_pool.generate)
+    out = link.around(
+        "generate", [_req("live", "assessment"), _req("doc", "reference")], fake_pool.generate
+    )
     assert [r.cached for r in out] == [False, True]
     # Bumping the namespace invalidates everything at once.
     config.ops.cache.namespace = "v2"
-    assert not _link(config).generate([_req("doc", "reference")], fake_pool.generate)[0].cached
+    assert (
+        not _link(config)
+        .around("generate", [_req("doc", "reference")], fake_pool.generate)[0]
+        .cached
+    )
 
 
 def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:
     link = _link(config)
-    link.generate(
+    link.around(
+        "generate",
         [
             _req("a", "reference", "fire"),
             _req("b", "assessment", "police"),
@@ -169,7 +178,8 @@ def test_clear_by_pattern(config: AppConfig, fake_pool: FakePool) -> None:
     )
     assert clear_cache(config.ops.cache, "*:reference:*") == 1
     assert clear_cache(config.ops.cache, "v1:generate:*:police") == 1
-    out = link.generate(
+    out = link.around(
+        "generate",
         [
             _req("a", "reference", "fire"),
             _req("b", "assessment", "police"),
@@ -193,11 +203,11 @@ def test_score_requests_are_cached(config: AppConfig, fake_pool: FakePool) -> No
             tags={"expert": "fire", "kind": "assessment"},
         )
 
-    first = link.score([sreq()], fake_pool.score)[0]
-    second = link.score([sreq()], fake_pool.score)[0]
+    first = link.around("score", [sreq()], fake_pool.score)[0]
+    second = link.around("score", [sreq()], fake_pool.score)[0]
     assert second.logprobs == first.logprobs and fake_pool.n_requests == 1
     other = sreq().model_copy(update={"continuations": ["a1", "a3"]})
-    link.score([other], fake_pool.score)
+    link.around("score", [other], fake_pool.score)
     assert fake_pool.n_requests == 2
 
 
@@ -222,10 +232,10 @@ def test_semantic_hits_paraphrases_but_never_a_near_miss(
     config: AppConfig, fake_pool: FakePool
 ) -> None:
     link = _link(config)
-    link.generate([_req(PARAPHRASE, "reference")], fake_pool.generate)
+    link.around("generate", [_req(PARAPHRASE, "reference")], fake_pool.generate)
     for name, text in TRAPS.items():
         req = _req(text, "reference")
-        out = link.generate([req], fake_pool.generate)[0]
+        out = link.around("generate", [req], fake_pool.generate)[0]
         if name == "same":
             assert out.cached, "a true paraphrase should hit"
             assert out.text == f"answer to: {PARAPHRASE}"
@@ -235,9 +245,11 @@ def test_semantic_hits_paraphrases_but_never_a_near_miss(
             assert not out.cached, f"near miss ({name}) must not hit"
             assert out.text == f"answer to: {text}"
     # Assessments are exact-only by default; a different system prompt is another scope.
-    assert not link.generate([_req(TRAPS["same"], "assessment")], fake_pool.generate)[0].cached
-    assert not link.generate(
-        [_req(TRAPS["same"], "reference", system="You are police.")], fake_pool.generate
+    assert not link.around("generate", [_req(TRAPS["same"], "assessment")], fake_pool.generate)[
+        0
+    ].cached
+    assert not link.around(
+        "generate", [_req(TRAPS["same"], "reference", system="You are police.")], fake_pool.generate
     )[0].cached
     assert cache_stats(config.ops.cache)["hits_semantic"] == 1
 
@@ -252,14 +264,14 @@ def test_redis_killed_mid_run_bypasses_with_one_warning(
     cfg.ops.cache.redis_url = redis_server.url
     cfg.ops.cache.retry_after_s = 0.3
     link = _link(cfg)
-    link.generate([_req("q1")], fake_pool.generate)
-    assert link.generate([_req("q1")], fake_pool.generate)[0].cached
+    link.around("generate", [_req("q1")], fake_pool.generate)
+    assert link.around("generate", [_req("q1")], fake_pool.generate)[0].cached
 
     redis_server.kill()
     caplog.set_level(logging.WARNING, logger="crisis_mas.middleware.cache")
     t0 = time.perf_counter()
     for i in range(20):
-        out = link.generate([_req("q1"), _req(f"new {i}")], fake_pool.generate)
+        out = link.around("generate", [_req("q1"), _req(f"new {i}")], fake_pool.generate)
         assert [r.text for r in out] == ["answer to: q1", f"answer to: new {i}"]
         assert not any(r.cached for r in out)
         time.sleep(0.02)  # spans several retry periods
@@ -272,8 +284,8 @@ def test_redis_killed_mid_run_bypasses_with_one_warning(
     # Redis comes back (empty: no persistence): the cache resumes after the retry period.
     redis_server.start()
     time.sleep(0.35)
-    link.generate([_req("q1")], fake_pool.generate)
-    assert link.generate([_req("q1")], fake_pool.generate)[0].cached
+    link.around("generate", [_req("q1")], fake_pool.generate)
+    assert link.around("generate", [_req("q1")], fake_pool.generate)[0].cached
     assert any("is back" in r.getMessage() for r in caplog.records)
 
 
@@ -284,5 +296,5 @@ def test_unreachable_redis_at_start_never_fails(
 ) -> None:
     cfg = AppConfig()
     cfg.ops.cache.redis_url = f"redis://127.0.0.1:{dead_port}/0"
-    out = _link(cfg).generate([_req("q"), _req("q", "reference")], fake_pool.generate)
+    out = _link(cfg).around("generate", [_req("q"), _req("q", "reference")], fake_pool.generate)
     assert [r.text for r in out] == ["answer to: q", "answer to: q"]

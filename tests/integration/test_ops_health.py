@@ -68,7 +68,7 @@ def test_cache_cli_stats_and_clear(ops_home: Path, fake_pool: FakePool) -> None:
 
     link = CacheLink(AppConfig().ops.cache, "fake-base")
     for _ in range(2):
-        link.generate(
+        link.around("generate", 
             [
                 GenerationRequest(
                     messages=[ChatMessage(role="user", content="q")],

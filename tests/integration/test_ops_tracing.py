@@ -16,7 +16,8 @@ from otlp_receiver import OTLPReceiver, Receiver
 
 from crisis_mas.config import AppConfig
 from crisis_mas.middleware.chain import ChainedPool
-from crisis_mas.middleware.tracing import NoopRun, get_tracer, shutdown_tracers, trace_link
+from crisis_mas.middleware.tracing import NoopRun, get_tracer, shutdown_tracers
+from crisis_mas.middleware.tracing.link import trace_link
 from crisis_mas.pool.types import AdapterRef, ChatMessage, GenerationRequest, ScoreRequest
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def test_disabled_without_keys(ops_home: Path, fake_pool: FakePool) -> None:
     run.score("x", 1.0)
     run.end({})
     link = trace_link(config.ops, config.model.base)
-    out = link.generate([_req("fire", "r")], fake_pool.generate)
+    out = link.around("generate", [_req("fire", "r")], fake_pool.generate)
     assert out[0].text == "answer to: assess"
 
 

@@ -32,7 +32,7 @@ from crisis_mas.middleware.cache.keys import (
     semantic_scope,
 )
 from crisis_mas.middleware.cache.semantic import Encoder, best_match, get_encoder
-from crisis_mas.middleware.chain import GenerateNext, Middleware, ScoreNext
+from crisis_mas.middleware.chain import CallNext, Middleware, Op
 from crisis_mas.pool.types import (
     GenerationRequest,
     GenerationResult,
@@ -60,6 +60,11 @@ class _Plan:
     scope: str = ""
     signature: frozenset[str] = field(default_factory=frozenset)
     vector: np.ndarray | None = None
+
+
+def _tokens(result: GenerationResult | ScoreResult) -> int:
+    """Tokens a cache hit saved: prompt plus any completion."""
+    return result.prompt_tokens + getattr(result, "completion_tokens", 0)
 
 
 def _label_part(value: str | None, default: str) -> str:
@@ -193,15 +198,15 @@ class CacheLink(Middleware):
         )
 
     # ---- the link ------------------------------------------------------------------------------
-    def generate(
-        self, requests: list[GenerationRequest], next: GenerateNext
-    ) -> list[GenerationResult]:
+    def around(self, op: Op, requests: list[Any], call_next: CallNext) -> list[Any]:
+        """Exact hits (and, for generations, semantic hits) answered here; misses go on."""
         if not self.cfg.enabled or not requests:
-            return next(requests)
+            return call_next(requests)
         t0 = time.perf_counter()
         ns = self.cfg.namespace
-        plans = [self._plan_generation(r) for r in requests]
-        results: list[GenerationResult | None] = [None] * len(requests)
+        plan_of = self._plan_generation if op == "generate" else self._plan_score
+        plans = [plan_of(r) for r in requests]
+        results: list[Any] = [None] * len(requests)
         counts: Counter[str] = Counter(uncacheable=sum(p is None for p in plans))
         online = True
         try:
@@ -210,64 +215,71 @@ class CacheLink(Middleware):
             entries = self._call(backend.get_many, ns, [p.key for _, p in keyed])
             for (i, _p), entry in zip(keyed, entries, strict=True):
                 if entry is not None:
-                    results[i] = self._generation_hit(requests[i], entry, t0, "exact", None)
+                    results[i] = self._hit(op, requests[i], entry, t0, "exact", None)
                     counts["hits_exact"] += 1
-            sem = [(i, p) for i, p in keyed if results[i] is None and p.semantic]
-            vectors = self._encode([p.query for _, p in sem]) if sem else None
-            if vectors is not None:
-                for (i, p), vec in zip(sem, vectors, strict=True):
-                    p.vector = vec
-                    refs = self._call(backend.semantic_refs, ns, p.scope)
-                    match = best_match(vec, p.signature, refs, self.cfg.semantic.threshold)
-                    if match is None:
-                        continue
-                    entry = self._call(backend.get_many, ns, [match.key])[0]
-                    if entry is None:  # expired or cleared: drop the dangling reference
-                        self._call(backend.drop_semantic, ns, p.scope, match.key)
-                        continue
-                    results[i] = self._generation_hit(
-                        requests[i], entry, t0, "semantic", match.similarity
-                    )
-                    counts["hits_semantic"] += 1
+            if op == "generate":
+                counts["hits_semantic"] += self._semantic_hits(requests, plans, results, t0)
         except _Bypass:
             online = False
 
-        counts["tokens_saved"] += sum(
-            r.prompt_tokens + r.completion_tokens for r in results if r is not None
-        )
+        counts["tokens_saved"] += sum(_tokens(r) for r in results if r is not None)
         misses = [i for i, r in enumerate(results) if r is None]
         if misses:
-            fresh = next([requests[i] for i in misses])
+            fresh = call_next([requests[i] for i in misses])
             for i, res in zip(misses, fresh, strict=True):
                 results[i] = res
                 plan = plans[i]
                 if plan is None:
                     continue
-                if online:
-                    counts["misses"] += 1
-                else:
-                    counts["bypassed"] += 1
-                if online and self._storable(res):
-                    online = self._store(plan, res)
+                counts["misses" if online else "bypassed"] += 1
+                if online and (op == "score" or self._storable(res)):
+                    online = self._store(op, plan, res)
                     counts["stores"] += int(online)
         self._count(counts)
-        return results  # type: ignore[return-value]
+        return results
 
-    def _generation_hit(
-        self, req: GenerationRequest, entry: dict, t0: float, mode: str, similarity: float | None
-    ) -> GenerationResult:
+    def _semantic_hits(
+        self,
+        requests: list[GenerationRequest],
+        plans: list[_Plan | None],
+        results: list[Any],
+        t0: float,
+    ) -> int:
+        """Fill `results` with near-duplicate answers for eligible exact misses; their count."""
+        ns = self.cfg.namespace
+        backend = self._get_backend()
+        sem = [(i, p) for i, p in enumerate(plans) if p and results[i] is None and p.semantic]
+        vectors = self._encode([p.query for _, p in sem]) if sem else None
+        if vectors is None:
+            return 0
+        hits = 0
+        for (i, p), vec in zip(sem, vectors, strict=True):
+            p.vector = vec
+            refs = self._call(backend.semantic_refs, ns, p.scope)
+            match = best_match(vec, p.signature, refs, self.cfg.semantic.threshold)
+            if match is None:
+                continue
+            entry = self._call(backend.get_many, ns, [match.key])[0]
+            if entry is None:  # expired or cleared: drop the dangling reference
+                self._call(backend.drop_semantic, ns, p.scope, match.key)
+                continue
+            results[i] = self._hit("generate", requests[i], entry, t0, "semantic", match.similarity)
+            hits += 1
+        return hits
+
+    @staticmethod
+    def _hit(
+        op: Op, req: Any, entry: dict, t0: float, mode: str, similarity: float | None
+    ) -> GenerationResult | ScoreResult:
+        """A stored answer as this request's result (its id, the lookup's latency)."""
         data = dict(entry["result"])
-        data.update(
-            request_id=req.request_id, cached=True, latency_ms=(time.perf_counter() - t0) * 1000.0
-        )
-        result = GenerationResult.model_validate(data)
+        data.update(request_id=req.request_id, latency_ms=(time.perf_counter() - t0) * 1000.0)
+        if op == "generate":
+            data["cached"] = True
+        result = (GenerationResult if op == "generate" else ScoreResult).model_validate(data)
         record_hit(
             req.request_id,
-            {
-                "mode": mode,
-                "similarity": similarity,
-                "tokens_saved": result.prompt_tokens + result.completion_tokens,
-            },
+            {"mode": mode, "similarity": similarity, "tokens_saved": _tokens(result)},
         )
         return result
 
@@ -288,11 +300,12 @@ class CacheLink(Middleware):
                 return False
         return True
 
-    def _store(self, plan: _Plan, res: GenerationResult) -> bool:
+    def _store(self, op: Op, plan: _Plan, res: GenerationResult | ScoreResult) -> bool:
+        exclude = {"request_id", "cached"} if op == "generate" else {"request_id"}
         entry = {
             "label": plan.label,
             "created": time.time(),
-            "result": res.model_dump(mode="json", exclude={"request_id", "cached"}),
+            "result": res.model_dump(mode="json", exclude=exclude),
         }
         try:
             backend = self._get_backend()
@@ -320,59 +333,6 @@ class CacheLink(Middleware):
             self._call(backend.incr, {k: v for k, v in counts.items() if v})
         except _Bypass:
             pass
-
-    def score(self, requests: list[ScoreRequest], next: ScoreNext) -> list[ScoreResult]:
-        if not self.cfg.enabled or not requests:
-            return next(requests)
-        t0 = time.perf_counter()
-        ns = self.cfg.namespace
-        plans = [self._plan_score(r) for r in requests]
-        results: list[ScoreResult | None] = [None] * len(requests)
-        counts: Counter[str] = Counter(uncacheable=sum(p is None for p in plans))
-        online = True
-        try:
-            backend = self._get_backend()
-            keyed = [(i, p) for i, p in enumerate(plans) if p is not None]
-            entries = self._call(backend.get_many, ns, [p.key for _, p in keyed])
-            for (i, _p), entry in zip(keyed, entries, strict=True):
-                if entry is None:
-                    continue
-                data = dict(entry["result"])
-                data.update(
-                    request_id=requests[i].request_id,
-                    latency_ms=(time.perf_counter() - t0) * 1000.0,
-                )
-                results[i] = ScoreResult.model_validate(data)
-                record_hit(
-                    requests[i].request_id,
-                    {"mode": "exact", "similarity": None, "tokens_saved": results[i].prompt_tokens},
-                )
-                counts["hits_exact"] += 1
-                counts["tokens_saved"] += results[i].prompt_tokens
-        except _Bypass:
-            online = False
-        misses = [i for i, r in enumerate(results) if r is None]
-        if misses:
-            fresh = next([requests[i] for i in misses])
-            for i, res in zip(misses, fresh, strict=True):
-                results[i] = res
-                plan = plans[i]
-                if plan is None:
-                    continue
-                counts["misses" if online else "bypassed"] += 1
-                if online:
-                    entry = {
-                        "label": plan.label,
-                        "created": time.time(),
-                        "result": res.model_dump(mode="json", exclude={"request_id"}),
-                    }
-                    try:
-                        self._call(self._get_backend().set, ns, plan.key, entry, plan.ttl)
-                        counts["stores"] += 1
-                    except _Bypass:
-                        online = False
-        self._count(counts)
-        return results  # type: ignore[return-value]
 
     def health(self) -> dict:
         try:
