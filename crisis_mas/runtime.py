@@ -6,7 +6,7 @@ Evals and shadow runs build a plain `Assessor` instead: they are never routed.
 
 from __future__ import annotations
 
-from crisis_mas.assess import Assessor, StageCallback
+from crisis_mas.assess import Assessor, EventSink
 from crisis_mas.config import AppConfig
 from crisis_mas.monitor.drift import record_input
 from crisis_mas.pool.base import ModelPool
@@ -20,11 +20,11 @@ def serving_assessor(
     config: AppConfig,
     pool: ModelPool | None = None,
     experts: list[str] | None = None,
-    on_stage: StageCallback | None = None,
+    on_event: EventSink | None = None,
 ) -> Assessor:
     """The Assessor for user requests: canary and promoted adapters follow the registry."""
     return Assessor(
-        config, pool=pool, experts=experts, on_stage=on_stage, router=LiveRouter(config)
+        config, pool=pool, experts=experts, on_event=on_event, router=LiveRouter(config)
     )
 
 

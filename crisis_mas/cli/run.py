@@ -130,6 +130,7 @@ class _Shadow:
 
 def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its callers
     """The report, and the shadow work left to do (None when no shadow rollout applies)."""
+    from crisis_mas.assess import ProgressEvent
     from crisis_mas.experts.adapters import ensure_adapters
     from crisis_mas.rollout.live import shadow_candidates
     from crisis_mas.runtime import serving_assessor
@@ -157,12 +158,15 @@ def _run_local(cfg, scen, selected):  # noqa: ANN001, ANN202 - typed by its call
         if cfg.model.use_adapters:
             ensure_adapters(cfg.model, selected, on_train)
 
-        def on_stage(stage: str) -> None:
+        def on_event(event: ProgressEvent) -> None:
+            if event.expert is not None:
+                return
+            stage = event.stage
             if stage == "generating":  # the engine starts lazily on the first cache miss
                 stage = f"generating on {cfg.model.backend} (the engine loads on first use)"
             progress.update(task, description=stage, total=None)
 
-        assessor = serving_assessor(cfg, experts=selected, on_stage=on_stage)
+        assessor = serving_assessor(cfg, experts=selected, on_event=on_event)
         shadow = None
         try:
             # No explicit start: a fully cached re-run never loads the model.

@@ -293,7 +293,7 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
         built.append([a.name for a in adapters])
         return LoraPool([a.name for a in adapters])
 
-    monkeypatch.setattr("crisis_mas.assess.build_pool", build_pool)
+    monkeypatch.setattr("crisis_mas.assess.assessor.build_pool", build_pool)
     serving_assessor(cfg, experts=["fire", "police"])
     assert built == [["fire", CANDIDATE]]
     refs = live.candidate_refs(cfg, ["fire", "police"])
@@ -331,7 +331,7 @@ def test_cli_run_writes_the_report_before_the_shadow_runs(
 
     pools: list[Pool] = []
     monkeypatch.setattr(
-        "crisis_mas.assess.build_pool",
+        "crisis_mas.assess.assessor.build_pool",
         lambda model, adapters: pools.append(Pool([a.name for a in adapters])) or pools[-1],
     )
     args = ["run", "evia_wildfire", "--experts", "fire", "--out", str(out), "-c", str(cfg_file)]
