@@ -193,7 +193,14 @@ def search(
 
 @app.command("eval")
 def eval_cmd(
-    set_: Annotated[str, typer.Option("--set", help="kb, external or all.")] = "all",
+    set_: Annotated[
+        str,
+        typer.Option(
+            "--set",
+            help="kb, kb-el, kb-el-en, heldout-el, heldout-en, external; 'greek' (the four "
+            "bilingual sets) or 'all'. Comma-separated lists work too.",
+        ),
+    ] = "all",
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
     misses: Annotated[bool, typer.Option(help="List questions missed in the top 5.")] = False,
@@ -203,22 +210,36 @@ def eval_cmd(
     with_domains: Annotated[
         bool, typer.Option(help="Filter each question by its domain + the shared ones.")
     ] = False,
+    embedder: Annotated[
+        str | None,
+        typer.Option(help="Embedding model to evaluate (default: the configured one)."),
+    ] = None,
 ) -> None:
     """hit@1, hit@5 and MRR@10 of vector, BM25 and hybrid retrieval on the QA sets."""
     with _user_errors():
+        from crisis_mas.rag.embeddings import EMBEDDERS
         from crisis_mas.rag.evals import SETS, run_set
 
-        if set_ not in ("kb", "external", "all"):
-            _fail(f"unknown set '{set_}' (choose kb, external or all)")
-        names = list(SETS) if set_ == "all" else [set_]
+        groups = {"all": list(SETS), "greek": ["kb-el", "kb-el-en", "heldout-el", "heldout-en"]}
+        names: list[str] = []
+        for part in (p.strip() for p in set_.split(",") if p.strip()):
+            if part not in SETS and part not in groups:
+                _fail(f"unknown set '{part}' (choose {', '.join([*SETS, *groups])})")
+            names.extend(n for n in groups.get(part, [part]) if n not in names)
+        if embedder is not None and embedder not in EMBEDDERS:
+            _fail(f"unknown embedder '{embedder}' (choose {', '.join(EMBEDDERS)})")
         cfg = _rag_config(config)
         reports = []
         for name in names:
-            if set_ == "all" and not SETS[name].is_file():
-                err.print(f"warning: {name} set skipped: {SETS[name]} not found", markup=False)
+            if len(names) > 1 and not SETS[name][0].is_file():
+                err.print(f"warning: {name} set skipped: {SETS[name][0]} not found", markup=False)
                 continue
             with _progress(f"indexing {name}") as progress:
-                reports.append(run_set(name, cfg, progress=progress, use_domains=with_domains))
+                reports.append(
+                    run_set(
+                        name, cfg, progress=progress, use_domains=with_domains, embedder=embedder
+                    )
+                )
         if not reports:
             _fail("no QA set found")
         if as_json:

@@ -14,9 +14,14 @@ from crisis_mas.rag.config import ChunkingConfig
 from crisis_mas.rag.documents import Document
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-# A sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and an
-# upper-case letter, digit, quote or bullet; bullets and blank lines always end a unit.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(\[•\-*])")
+# A sentence ends at . ! ? or the Greek question mark ";" (U+037E, which NFC writes as ";"),
+# optionally followed by quotes/brackets, before whitespace and an upper-case Latin or Greek
+# letter (accented capitals included), a digit, a quote or a bullet; bullets and blank lines
+# always end a unit.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;\u037e])[\"'»”’)\]]*\s+"
+    r"(?=[A-Z0-9\"'«“(\[•\-*\u0386\u0388-\u038f\u0391-\u03a9])"
+)
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 
 
@@ -184,7 +189,11 @@ def chunk_document(doc: Document, cfg: ChunkingConfig | None = None) -> list[Chu
     return chunks
 
 
-def embedding_text(title: str, heading: str, text: str) -> str:
-    """What gets embedded and BM25-indexed: the title and heading path give the chunk context."""
+def embedding_text(title: str, heading: str, text: str, aliases: str = "") -> str:
+    """What gets embedded and BM25-indexed: the title and heading path give the chunk context;
+    `aliases` (the document's title and keywords in the other language, from its front matter)
+    let a question in that language find it."""
     head = title if not heading or heading == title else f"{title} — {heading}"
+    if aliases:
+        head = f"{head} ({aliases})"
     return f"{head}\n{text}"

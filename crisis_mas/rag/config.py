@@ -54,6 +54,10 @@ class RagConfig(BaseModel):
     shared_domains: list[str] = Field(default_factory=lambda: ["coordination", "civil_protection"])
     domains: list[str] = Field(default_factory=lambda: list(KNOWN_DOMAINS))
     mode: Literal["hybrid", "vector", "bm25"] = "hybrid"
+    # Add the bilingual glossary's other-language terms to BM25 queries (Greek <-> English).
+    expand_queries: bool = True
+    # Floor on the weight of those terms when the corpus already knows the query's own words.
+    min_translation_weight: float = Field(default=0.25, ge=0.0, le=1.0)
     # Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).
     rrf_k: int = Field(default=60, ge=1)
     # How many candidates each retriever contributes before fusion (at least k).

@@ -38,6 +38,9 @@ class Document(BaseModel):
     path: str = ""
     # Markdown headings in `text` are meaningful to the chunker.
     markdown: bool = True
+    # The title and keywords in the other language (front matter `title_el`/`keywords_el` on an
+    # English article, `title_en`/`keywords_en` on a Greek one), searched with every chunk.
+    aliases: list[str] = Field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of everything that ends up in the index, so any edit triggers a re-embed."""
@@ -45,6 +48,8 @@ class Document(BaseModel):
         for part in (self.id, self.title, "\x1f".join(self.domains), "\x1f".join(self.sources)):
             h.update(part.encode("utf-8"))
             h.update(b"\x1e")
+        if self.aliases:  # absent aliases leave the hash as it always was
+            h.update(("\x1f".join(self.aliases)).encode("utf-8") + b"\x1d")
         h.update(self.text.encode("utf-8"))
         return h.hexdigest()
 
@@ -104,8 +109,20 @@ def _first_heading(body: str) -> str | None:
     return None
 
 
+def _aliases(meta: dict[str, Any]) -> list[str]:
+    """Other-language title and keywords from front matter, in that order, without repeats."""
+    out: list[str] = []
+    for key in ("title_el", "title_en", "keywords_el", "keywords_en"):
+        for item in _str_list(meta.get(key)):
+            item = " ".join(item.split())
+            if item and item not in out:
+                out.append(item)
+    return out
+
+
 def load_markdown(path: Path) -> list[Document]:
-    """Markdown with optional YAML front matter `id, title, domains[], sources[]`."""
+    """Markdown with optional YAML front matter `id, title, domains[], sources[]`, and
+    `title_el, keywords_el[]` (or `title_en, keywords_en[]` on a Greek document)."""
     meta, body = split_front_matter(_read_text(path))
     title = meta.get("title") or meta.get("condition") or _first_heading(body) or path.stem
     sources = _str_list(meta.get("sources", meta.get("source")))
@@ -119,6 +136,7 @@ def load_markdown(path: Path) -> list[Document]:
         sources=sources,
         path=str(path),
         markdown=True,
+        aliases=_aliases(meta),
     )
     _require_text(doc, path)
     return [doc]

@@ -1,8 +1,10 @@
 """Retrieval evals: hit@1, hit@5 and MRR@10 of vector, BM25 and hybrid search on QA sets that map
 each question to the document(s) that answer it.
 
-Sets: `kb` (evals/rag/kb_qa.jsonl over our knowledge base) and `external` (evals/rag/
-external_qa.jsonl over the third-party corpora in ../shared/data, indexed in its own folder).
+Sets over our knowledge base: `kb` (evals/rag/kb_qa.jsonl, English), `kb-el` / `kb-el-en` (the
+bilingual set frozen before the Greek work, evals/rag/kb_qa_bilingual.jsonl: its Greek questions and
+their English twins) and `heldout-el` / `heldout-en` (pairs written after tuning, in a dated file);
+`external` runs over the third-party corpora in ../shared/data, indexed in its own folder.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import BaseModel, Field
 from crisis_mas.errors import InputError
 from crisis_mas.paths import REPO_ROOT, home, shared_data
 from crisis_mas.rag.config import RagConfig
+from crisis_mas.rag.embeddings import DEFAULT_EMBEDDER, Embedder, get_embedder
 from crisis_mas.rag.external import external_documents, external_sources
 from crisis_mas.rag.ingest import FileWarning, IngestReport, ingest
 from crisis_mas.rag.retriever import Mode, Retriever
@@ -23,8 +26,19 @@ from crisis_mas.rag.retriever import Mode, Retriever
 MODES: tuple[Mode, ...] = ("vector", "bm25", "hybrid")
 RANK_DEPTH = 10  # MRR is computed over the top 10
 EVAL_DIR = REPO_ROOT / "evals" / "rag"
-SETS = {"kb": EVAL_DIR / "kb_qa.jsonl", "external": EVAL_DIR / "external_qa.jsonl"}
-TARGETS = {"kb": 0.9, "external": 0.8}  # hybrid hit@5 (issue 4)
+BILINGUAL = EVAL_DIR / "kb_qa_bilingual.jsonl"  # frozen 2026-12-03, before Greek tuning
+HELDOUT = EVAL_DIR / "kb_qa_bilingual_heldout_2026-12-03.jsonl"  # written after tuning
+# name -> (QA file, language of the question field to read; None: `question`)
+SETS: dict[str, tuple[Path, str | None]] = {
+    "kb": (EVAL_DIR / "kb_qa.jsonl", None),
+    "kb-el": (BILINGUAL, "el"),
+    "kb-el-en": (BILINGUAL, "en"),
+    "heldout-el": (HELDOUT, "el"),
+    "heldout-en": (HELDOUT, "en"),
+    "external": (EVAL_DIR / "external_qa.jsonl", None),
+}
+# hybrid hit@5 targets (issue 4 for kb/external, issue 16 for the Greek sets)
+TARGETS = {"kb": 0.9, "kb-el": 0.9, "heldout-el": 0.9, "external": 0.8}
 
 _Q_KEYS = ("question", "query", "q")
 _DOC_KEYS = (
@@ -63,14 +77,16 @@ class SetReport(BaseModel):
     chunks: int
     target_hybrid_hit_at_5: float | None = None
     use_domains: bool = False
+    embedder: str = ""
     modes: list[ModeMetrics] = Field(default_factory=list)
 
     def metrics(self, mode: str) -> ModeMetrics:
         return next(m for m in self.modes if m.mode == mode)
 
 
-def load_qa(path: Path) -> list[QAItem]:
-    """Read a QA JSONL file; accepts `question|query` and `doc_id|doc_ids|expected_doc_id(s)`."""
+def load_qa(path: Path, lang: str | None = None) -> list[QAItem]:
+    """Read a QA JSONL file; accepts `question|query` and `doc_id|doc_ids|expected_doc_id(s)`.
+    With `lang` ("el", "en") the question is read from `question_<lang>` instead."""
     if not path.is_file():
         raise InputError(f"QA set not found: {path}")
     items: list[QAItem] = []
@@ -81,7 +97,8 @@ def load_qa(path: Path) -> list[QAItem]:
             rec = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"{path}:{lineno}: invalid JSON ({err.msg})") from None
-        q = next((rec[k] for k in _Q_KEYS if isinstance(rec.get(k), str)), None)
+        keys = (f"question_{lang}",) if lang else _Q_KEYS
+        q = next((rec[k] for k in keys if isinstance(rec.get(k), str)), None)
         docs = next((rec[k] for k in _DOC_KEYS if rec.get(k)), None)
         if q is None or docs is None:
             raise InputError(f"{path}:{lineno}: needs a question and a doc_id")
@@ -159,11 +176,20 @@ def external_index_dir() -> Path:
     return home() / "index" / "external"
 
 
+def kb_index_dir(cfg: RagConfig, embedder: str | None) -> Path:
+    """The configured KB index for the default embedder; a side folder for another one, so a
+    comparison never makes the shared index rebuild back and forth."""
+    if embedder in (None, DEFAULT_EMBEDDER):
+        return cfg.resolved_index_dir()
+    return home() / "index" / f"kb-{embedder}"
+
+
 def build_external_index(
     config: RagConfig | None = None,
     data_dir: Path | None = None,
     index_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> IngestReport:
     """Index the external corpora (incremental) in their own folder."""
     data = data_dir or shared_data()
@@ -177,6 +203,7 @@ def build_external_index(
         documents=docs,
         scope=[p for p in external_sources(data) if p.exists()],
         progress=progress,
+        embedder=embedder,
     )
     for w in warnings:
         path, _, reason = w.partition(": ")
@@ -190,30 +217,39 @@ def run_set(
     progress: Callable[[int, int], None] | None = None,
     modes: tuple[Mode, ...] = MODES,
     use_domains: bool = False,
+    embedder: str | None = None,
 ) -> SetReport:
     """Build/refresh the set's index, then evaluate every mode on its QA file."""
     cfg = config or RagConfig()
     if name not in SETS:
-        raise InputError(f"unknown eval set '{name}' (choose kb, external or all)")
-    items = load_qa(SETS[name])
-    if name == "kb":
-        retriever = Retriever.open(cfg, progress=progress)
-        index_dir = cfg.resolved_index_dir()
+        raise InputError(f"unknown eval set '{name}' (choose {', '.join(SETS)} or all)")
+    path, lang = SETS[name]
+    items = load_qa(path, lang)
+    emb = get_embedder(embedder)
+    if name != "external":
+        index_dir = kb_index_dir(cfg, embedder)
+        kb_cfg = cfg.model_copy(update={"index_dir": str(index_dir)})
+        retriever = Retriever.open(kb_cfg, embedder=emb, progress=progress)
     else:
-        index_dir = external_index_dir()
-        build_external_index(cfg, index_dir=index_dir, progress=progress)
-        retriever = Retriever.load(index_dir, cfg)
+        index_dir = (
+            external_index_dir()
+            if embedder in (None, DEFAULT_EMBEDDER)
+            else (home() / "index" / f"external-{embedder}")
+        )
+        build_external_index(cfg, index_dir=index_dir, progress=progress, embedder=emb)
+        retriever = Retriever.load(index_dir, cfg, embedder=emb)
     # The guard is for agent prompts; evals measure retrieval itself.
     retriever._guard = None
     retriever.warmup()  # model load is not query latency
     report = SetReport(
         set=name,
-        qa_path=str(SETS[name]),
+        qa_path=str(path),
         index_dir=str(index_dir),
         docs=len(retriever.store.docs),
         chunks=len(retriever.store),
         target_hybrid_hit_at_5=TARGETS.get(name),
     )
     report.use_domains = use_domains
+    report.embedder = emb.name
     report.modes = evaluate(retriever, items, modes, use_domains)
     return report

@@ -171,7 +171,11 @@ def ingest(
                     report.removed.append(doc_id)
 
         chunked = [(doc, chunk_document(doc, cfg.chunking)) for doc in todo]
-        texts = [embedding_text(d.title, c.heading, c.text) for d, cs in chunked for c in cs]
+        texts = [
+            embedding_text(d.title, c.heading, c.text, "; ".join(d.aliases))
+            for d, cs in chunked
+            for c in cs
+        ]
         t0 = time.perf_counter()
         vectors = _embed(emb, texts, progress)
         report.embed_seconds = time.perf_counter() - t0
@@ -190,6 +194,7 @@ def ingest(
                     text=c.text,
                     source=doc.source,
                     domains=doc.domains,
+                    aliases="; ".join(doc.aliases),
                 )
                 for c in chunks
             ]
@@ -221,7 +226,7 @@ def _embed(
 ) -> np.ndarray:
     out = np.zeros((len(texts), emb.dim), dtype=np.float32)
     for start in range(0, len(texts), batch):
-        out[start : start + batch] = emb.encode(texts[start : start + batch])
+        out[start : start + batch] = emb.encode_passages(texts[start : start + batch])
         if progress:
             progress(min(start + batch, len(texts)), len(texts))
     return out

@@ -4,6 +4,7 @@ prompt-injection screening of passages, and a token budget for small-model promp
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,9 +19,11 @@ from crisis_mas.errors import InputError
 from crisis_mas.rag.chunking import embedding_text
 from crisis_mas.rag.config import RagConfig
 from crisis_mas.rag.embeddings import Embedder, get_embedder
+from crisis_mas.rag.glossary import translations
 from crisis_mas.rag.ingest import IngestReport, ingest
 from crisis_mas.rag.lexical import BM25Index, reciprocal_rank_fusion
 from crisis_mas.rag.store import IndexFormatError, IndexStore
+from crisis_mas.safety.text import is_greek
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,11 @@ class SearchResult(BaseModel):
 
 
 def estimate_tokens(text: str) -> int:
-    """Approximate tokens as words * 1.3 (close for English with BPE/WordPiece vocabularies)."""
-    return int(len(text.split()) * 1.3 + 0.999)
+    """Approximate tokens: English words * 1.3 (close for BPE/WordPiece vocabularies); a Greek
+    word costs about 3, since English-centric vocabularies split Greek into short pieces."""
+    words = text.split()
+    greek = sum(1 for w in words if is_greek(w))
+    return int((len(words) - greek) * 1.3 + greek * 3.0 + 0.999)
 
 
 def passages_within_budget(
@@ -179,13 +185,22 @@ class Retriever:
             out.extend(d for d in rec.domains if d not in out)
         return out
 
+    @property
+    def version(self) -> str:
+        """A digest of the indexed documents and the embedding model: changes whenever the
+        knowledge an answer could be grounded in changes (the response cache keys on it)."""
+        h = hashlib.sha256(f"{self.store.meta.model}\0".encode())
+        for doc_id, rec in sorted(self.store.docs.items()):
+            h.update(f"{doc_id}\0{rec.hash}\0".encode())
+        return h.hexdigest()[:16]
+
     def _bm25_index(self) -> BM25Index:
         with self._lock:
             if self._bm25 is None:
                 recs = [self.store.chunks[c] for c in self.store.ids.tolist()]
                 self._bm25 = BM25Index(
                     [r.id for r in recs],
-                    [embedding_text(r.title, r.heading, r.text) for r in recs],
+                    [embedding_text(r.title, r.heading, r.text, r.aliases) for r in recs],
                 )
             return self._bm25
 
@@ -216,32 +231,83 @@ class Retriever:
         self, query: str, k: int = 5, domains: Sequence[str] | None = None, mode: Mode | None = None
     ) -> SearchResult:
         """Like `search` but returns latency and guard counts too (for tracing)."""
+        return self.retrieve_many([query], k, [domains], mode)[0]
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        domains: Sequence[Sequence[str] | None] | None = None,
+        mode: Mode | None = None,
+    ) -> list[list[Hit]]:
+        """`[search(q, k, d) for q, d in zip(queries, domains)]`, with every query embedded in
+        one batch (one model call instead of one per query)."""
+        return [r.hits for r in self.retrieve_many(queries, k, domains, mode)]
+
+    def retrieve_many(
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        domains: Sequence[Sequence[str] | None] | None = None,
+        mode: Mode | None = None,
+    ) -> list[SearchResult]:
+        """`retrieve` for several queries (each with its own domain filter, or None); the
+        embedding is batched and its time shared out evenly in each result's `latency_ms`."""
         started = time.perf_counter()
         mode = mode or self.config.mode
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("query must be a non-empty string")
+        doms = list(domains) if domains is not None else [None] * len(queries)
+        if len(doms) != len(queries):
+            raise InputError(f"{len(queries)} queries but {len(doms)} domain filters")
+        for q in queries:
+            if not isinstance(q, str) or not q.strip():
+                raise InputError("query must be a non-empty string")
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}")
-        allowed = self._allowed(domains)
+        allowed = [self._allowed(d) for d in doms]
+        live = [
+            i
+            for i, a in enumerate(allowed)
+            if len(self.store) and (a is None or len(a)) and mode != "bm25"
+        ]
+        vectors = self.embedder.encode([queries[i] for i in live]) if live else None
+        shared_ms = (time.perf_counter() - started) * 1000 / max(1, len(queries))
+        qvec = {i: vectors[j] for j, i in enumerate(live)} if vectors is not None else {}
+        out = []
+        for i, query in enumerate(queries):
+            t = time.perf_counter()
+            result = self._ranked(query, k, doms[i], mode, allowed[i], qvec.get(i))
+            result.latency_ms = shared_ms + (time.perf_counter() - t) * 1000
+            out.append(result)
+        if out:
+            self.last_result = out[-1]
+        return out
+
+    def _ranked(
+        self,
+        query: str,
+        k: int,
+        domains: Sequence[str] | None,
+        mode: Mode,
+        allowed: np.ndarray | None,
+        qvec: np.ndarray | None,
+    ) -> SearchResult:
+        """One query's hits, its vector (if the mode needs one) already computed."""
         result = SearchResult(
             query=query, mode=mode, k=k, domains=list(domains) if domains is not None else None
         )
         if len(self.store) == 0 or (allowed is not None and len(allowed) == 0):
-            result.latency_ms = (time.perf_counter() - started) * 1000
-            self.last_result = result
             return result
-
         n_cand = max(self.config.candidates, k * 3)
         ranked: list[tuple[int, float]]
         if mode == "bm25":
-            ranked = self._bm25_index().search(query, n_cand, allowed)
+            ranked = self._lexical(query, n_cand, allowed)
         else:
-            qvec = self.embedder.encode([query])[0]
+            assert qvec is not None
             vec = self.store.search(qvec, n_cand, allowed, self.config.hnsw_ef_search)
             if mode == "vector":
                 ranked = vec
             else:
-                lex = self._bm25_index().search(query, n_cand, allowed)
+                lex = self._lexical(query, n_cand, allowed)
                 ranked = reciprocal_rank_fusion(
                     [[i for i, _ in vec], [i for i, _ in lex]], k=self.config.rrf_k
                 )
@@ -268,9 +334,14 @@ class Retriever:
                     domains=rec.domains,
                 )
             )
-        result.latency_ms = (time.perf_counter() - started) * 1000
-        self.last_result = result
         return result
+
+    def _lexical(self, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        """BM25 ranking, with the glossary's other-language terms when expansion is on."""
+        extra = " ".join(translations(query)) if self.config.expand_queries else ""
+        return self._bm25_index().search(
+            query, n, allowed, extra, self.config.min_translation_weight
+        )
 
     def _passes_guard(self, text: str, result: SearchResult) -> bool:
         """Indirect prompt-injection screen; a guard error drops the passage (fail closed)."""
@@ -305,6 +376,16 @@ class Retriever:
         `focus` (e.g. the expert's one-line role) is put before the query: with the same scenario
         text for every expert it is what makes the police commander get cordon doctrine and the
         medical one triage, instead of everyone getting the same scenario-level article."""
-        q = f"{focus.strip()}\n{query}" if focus and focus.strip() else query
-        hits = self.search(q, k or self.config.top_k, self.config.domains_for(own_domains))
-        return passages_within_budget(hits, self.config.token_budget)
+        return self.search_for_experts([(query, own_domains, focus)], k)[0]
+
+    def search_for_experts(
+        self,
+        requests: Sequence[tuple[str, list[str] | str, str | None]],
+        k: int | None = None,
+    ) -> list[list[Hit]]:
+        """`search_for_expert` for every `(query, own_domains, focus)` of a run, in order, with
+        all the queries embedded in one batch: what an assessment calls once per run."""
+        queries = [f"{f.strip()}\n{q}" if f and f.strip() else q for q, _, f in requests]
+        domains = [self.config.domains_for(d) for _, d, _ in requests]
+        hits = self.search_many(queries, k or self.config.top_k, domains)
+        return [passages_within_budget(h, self.config.token_budget) for h in hits]

@@ -23,7 +23,8 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, Field
 
-FORMAT_VERSION = 1
+# 2: chunks carry `aliases` (other-language title/keywords); vectors are passage-side embeddings.
+FORMAT_VERSION = 2
 IndexKind = Literal["flat", "hnsw"]
 
 
@@ -38,6 +39,8 @@ class ChunkRecord(BaseModel):
     text: str
     source: str = ""
     domains: list[str] = Field(default_factory=list)
+    # The document's title/keywords in the other language, searched with the chunk.
+    aliases: str = ""
 
 
 class DocRecord(BaseModel):
