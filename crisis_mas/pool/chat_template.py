@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crisis_mas.pool.types import ChatMessage
+from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
 
 def render_chat(
@@ -15,6 +15,14 @@ def render_chat(
         tokenize=False,
         add_generation_prompt=add_generation_prompt,
     )
+
+
+def prompt_text(tokenizer: Any, request: GenerationRequest) -> str:
+    """The text a generation request is decoded from: the chat template plus any prefilled
+    answer start, or the raw prompt of a plain completion."""
+    if request.raw_prompt:
+        return "".join(m.content for m in request.messages)
+    return render_chat(tokenizer, request.messages) + request.assistant_prefix
 
 
 def continuation_token_ids(

@@ -56,6 +56,9 @@ class GenerationRequest(BaseModel):
     # Text the assistant's answer starts with (prefilled after the generation prompt); the result
     # text includes it. Anchors the trained answer format ("Rationale:") on unfamiliar prompts.
     assistant_prefix: str = ""
+    # A plain-text completion (`/v1/completions`): the messages' contents are the prompt as-is,
+    # without the chat template.
+    raw_prompt: bool = False
     # Labels for the middleware (expert id, run id, request kind); never sent to the model.
     tags: dict[str, str] = Field(default_factory=dict)
 

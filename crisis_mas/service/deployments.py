@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -37,6 +38,7 @@ from crisis_mas.pool.types import (
     ScoreRequest,
     ScoreResult,
 )
+from crisis_mas.service.streaming import CallControl, ModelCancelled, current_control
 
 ErrorKind = Literal["rejected", "timeout", "unavailable", "error"]
 _ERRORS: dict[str, type[ModelPoolError]] = {
@@ -60,6 +62,16 @@ class PoolReply(BaseModel):
     replica: str
     generated: list[GenerationResult] | None = None
     scored: list[ScoreResult] | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+
+class StreamChunk(BaseModel):
+    """One item of a streamed generation: a text delta, the final result, or an error."""
+
+    replica: str
+    delta: str | None = None
+    result: GenerationResult | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
 
@@ -99,6 +111,20 @@ class ModelPoolServer:
             )
         except ModelPoolError as err:
             return PoolReply(replica=self.replica, error=str(err), error_kind=_kind(err))
+
+    async def generate_stream(
+        self, request: GenerationRequest, timeout_s: float
+    ) -> AsyncIterator[StreamChunk]:
+        """One request's text as it is generated (called with `handle.options(stream=True)`);
+        a cancelled call (client gone) aborts the engine request."""
+        try:
+            async for item in self.engine.stream(request, timeout_s):
+                if isinstance(item, str):
+                    yield StreamChunk(replica=self.replica, delta=item)
+                else:
+                    yield StreamChunk(replica=self.replica, result=item)
+        except ModelPoolError as err:
+            yield StreamChunk(replica=self.replica, error=str(err), error_kind=_kind(err))
 
     async def score(self, requests: list[ScoreRequest], timeout_s: float) -> PoolReply:
         try:
@@ -157,11 +183,20 @@ class RemotePool(ModelPool):
         return list(self._calls.errors)
 
     # -- ModelPool ------------------------------------------------------------------------------
+    def _failed(self, err: ModelPoolError) -> ModelPoolError:
+        self._calls.errors.append(err)
+        return err
+
     def _call(self, method: str, requests: list[Any]) -> PoolReply:
+        control = current_control() or CallControl()
+        control.check()
         response = getattr(self.handle, method).remote(requests, self.timeout_s)
         try:
             # A little slack over the replica's own deadline, which aborts the engine requests.
-            reply: PoolReply = response.result(timeout_s=self.timeout_s + 15)
+            with control.tracking(response):
+                reply: PoolReply = response.result(timeout_s=self.timeout_s + 15)
+        except ModelCancelled as err:
+            raise self._failed(err) from None
         except TimeoutError:
             response.cancel()
             err: ModelPoolError = ModelTimeout(
@@ -170,6 +205,8 @@ class RemotePool(ModelPool):
             self._calls.errors.append(err)
             raise err from None
         except Exception as exc:  # replica died, deployment gone, serialisation failure
+            if control.cancelled:
+                raise self._failed(ModelCancelled("cancelled by the caller")) from None
             err = ModelUnavailable(f"model pool unavailable: {type(exc).__name__}: {exc}"[:500])
             self._calls.errors.append(err)
             raise err from exc
@@ -183,7 +220,43 @@ class RemotePool(ModelPool):
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
             return []
+        control = current_control()
+        if control is not None and control.on_delta is not None and len(requests) == 1:
+            return [self._stream(requests[0], control)]
         return self._call("generate", requests).generated or []
+
+    def _stream(self, request: GenerationRequest, control: CallControl) -> GenerationResult:
+        """One request streamed from a model-pool replica: deltas go to the control's sink as
+        they arrive; the final result is returned like `generate`'s."""
+        control.check()
+        chunks = self.handle.options(stream=True).generate_stream.remote(request, self.timeout_s)
+        result: GenerationResult | None = None
+        try:
+            with control.tracking(chunks):
+                for chunk in chunks:
+                    if chunk.error is not None:
+                        self._calls.replicas.append(chunk.replica)
+                        raise self._failed(_ERRORS[chunk.error_kind or "error"](chunk.error))
+                    if chunk.delta:
+                        control.check()
+                        control.on_delta(chunk.delta)  # type: ignore[misc]
+                    if chunk.result is not None:
+                        self._calls.replicas.append(chunk.replica)
+                        result = chunk.result
+        except ModelCancelled as err:  # the client went away: abort the engine request
+            chunks.cancel()
+            raise self._failed(err) from None
+        except ModelPoolError:  # recorded where raised
+            raise
+        except Exception as exc:
+            if control.cancelled:
+                raise self._failed(ModelCancelled("cancelled by the caller")) from None
+            raise self._failed(
+                ModelUnavailable(f"model pool unavailable: {type(exc).__name__}: {exc}"[:500])
+            ) from exc
+        if result is None:
+            raise self._failed(ModelUnavailable("the model pool ended the stream without a result"))
+        return result
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
         if not requests:

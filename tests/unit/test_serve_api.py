@@ -277,8 +277,12 @@ def test_chat_completions_and_models(api: Any) -> None:
         ({"model": "arsonist", "messages": [{"role": "user", "content": "x"}]}, "arsonist"),
         ({"model": "fire", "messages": []}, "messages"),
         (
-            {"model": "fire", "messages": [{"role": "user", "content": "x"}], "stream": True},
-            "stream",
+            {
+                "model": "fire",
+                "messages": [{"role": "user", "content": "x"}],
+                "logit_bias": {"1": 2},
+            },
+            "logit_bias: not supported",
         ),
         (
             {"model": "fire", "messages": [{"role": "user", "content": "x"}], "max_tokens": 10**6},

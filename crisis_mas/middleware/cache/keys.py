@@ -69,8 +69,15 @@ def generation_key(req: GenerationRequest, base: str, namespace: str) -> str:
             "messages": _messages(req.messages),
             "sampling": req.sampling.model_dump(mode="json"),
             **_versions(req.tags),
+            **_raw(req),
         }
     )
+
+
+def _raw(req: GenerationRequest) -> dict[str, bool]:
+    """A plain completion never shares a key with a chat turn of the same text (chat keys are
+    unchanged, so existing cache entries stay valid)."""
+    return {"raw": True} if req.raw_prompt else {}
 
 
 def score_key(req: ScoreRequest, base: str, namespace: str) -> str:
@@ -106,6 +113,7 @@ def semantic_scope(req: GenerationRequest, base: str, namespace: str) -> str:
             "context": _messages(req.messages[:-1]),
             "sampling": req.sampling.model_dump(mode="json"),
             **_versions(req.tags),
+            **_raw(req),
         }
     )
 

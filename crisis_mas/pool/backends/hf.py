@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from crisis_mas.pool.base import ModelPool, ModelPoolError
-from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import resolve_base
 from crisis_mas.pool.types import (
@@ -109,7 +109,7 @@ class HFPool(ModelPool):
 
         model, tok = self._model, self._tok
         s = reqs[0].sampling  # a group shares sampling settings in practice; use the first
-        prompts = [render_chat(tok, r.messages) + r.assistant_prefix for r in reqs]
+        prompts = [prompt_text(tok, r) for r in reqs]
         enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.config.device) for k, v in enc.items()}
         gen_kw: dict[str, Any] = dict(

@@ -62,6 +62,8 @@ class OpenAIPool(ModelPool):
         return r.json()
 
     def _one(self, req: GenerationRequest) -> GenerationResult:
+        if req.raw_prompt:
+            return self._completion(req)
         s = req.sampling
         body: dict[str, Any] = {
             "model": self._model_name(req.adapter),
@@ -90,6 +92,33 @@ class OpenAIPool(ModelPool):
         return GenerationResult(
             request_id=req.request_id,
             text=req.assistant_prefix + (choice["message"].get("content") or ""),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def _completion(self, req: GenerationRequest) -> GenerationResult:
+        """A plain-text completion (`raw_prompt`) through the server's `/completions`."""
+        s = req.sampling
+        body: dict[str, Any] = {
+            "model": self._model_name(req.adapter),
+            "prompt": "".join(m.content for m in req.messages),
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "seed": s.seed,
+            "repetition_penalty": s.repetition_penalty,
+        }
+        if s.stop:
+            body["stop"] = s.stop
+        t0 = time.perf_counter()
+        data = self._post("/completions", body)
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return GenerationResult(
+            request_id=req.request_id,
+            text=choice.get("text") or "",
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             latency_ms=(time.perf_counter() - t0) * 1000,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crisis_mas.pool.base import ModelPool, ModelPoolError
-from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import resolve_base
 from crisis_mas.pool.types import (
@@ -152,7 +152,7 @@ class VLLMPool(ModelPool):
         llm = self._engine()
         from vllm import SamplingParams
 
-        prompts = [render_chat(self._tok, r.messages) + r.assistant_prefix for r in requests]
+        prompts = [prompt_text(self._tok, r) for r in requests]
         params = [
             SamplingParams(
                 max_tokens=r.sampling.max_tokens,

@@ -17,11 +17,12 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from crisis_mas.pool.backends.vllm import VLLMPool, _cpu_env
 from crisis_mas.pool.base import ModelPoolError
-from crisis_mas.pool.chat_template import continuation_token_ids, render_chat
+from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import (
     AdapterRef,
@@ -166,14 +167,7 @@ class AsyncEngine:
         except ModelPoolError:
             raise
         except Exception as err:
-            from vllm.exceptions import VLLMClientError
-            from vllm.v1.engine.exceptions import EngineDeadError
-
-            if isinstance(err, EngineDeadError):
-                raise ModelUnavailable(f"{what} failed: the model engine died") from err
-            if isinstance(err, (VLLMClientError, ValueError)):
-                raise ModelRejected(f"{what} rejected: {err}") from err
-            raise ModelPoolError(f"{what} failed: {type(err).__name__}: {err}") from err
+            raise _pool_error(err, what) from err
         finally:
             for t in tasks:
                 if not t.done():
@@ -195,43 +189,70 @@ class AsyncEngine:
         if not requests:
             return []
         self._require()
+        jobs = [self._final(*self._prepare(r)) for r in requests]
+        outs = await self._run_all(jobs, timeout_s, "generation")
+        return [_result(r, o, ms) for r, (o, ms) in zip(requests, outs, strict=True)]
+
+    def _prepare(self, r: GenerationRequest) -> tuple[Any, Any, Any]:
+        """Engine prompt, sampling parameters and LoRA request of one generation request."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        jobs = []
-        for r in requests:
-            # Same prompt text as VLLMPool: the chat template plus any prefilled answer start.
-            text = render_chat(self._tok, r.messages) + r.assistant_prefix
-            ids = self._tok.encode(text)
-            self._check_len(len(ids), "the prompt")
-            s = r.sampling
-            params = SamplingParams(
-                max_tokens=min(s.max_tokens, self.max_model_len - len(ids)),
-                temperature=s.temperature,
-                top_p=s.top_p,
-                repetition_penalty=s.repetition_penalty,
-                seed=s.seed,
-                stop=s.stop or None,
-                ignore_eos=s.ignore_eos,
-            )
-            jobs.append(
-                self._final(TokensPrompt(prompt_token_ids=ids), params, self._lora(r.adapter))
-            )
-        outs = await self._run_all(jobs, timeout_s, "generation")
-        results = []
-        for r, (o, ms) in zip(requests, outs, strict=True):
-            comp = o.outputs[0]
-            results.append(
-                GenerationResult(
-                    request_id=r.request_id,
-                    text=r.assistant_prefix + comp.text,
-                    prompt_tokens=len(o.prompt_token_ids or []),
-                    completion_tokens=len(comp.token_ids),
-                    latency_ms=ms,
-                    finish_reason=comp.finish_reason,
-                )
-            )
-        return results
+        # Same prompt text as VLLMPool: the chat template plus any prefilled answer start.
+        ids = self._tok.encode(prompt_text(self._tok, r))
+        self._check_len(len(ids), "the prompt")
+        s = r.sampling
+        params = SamplingParams(
+            max_tokens=min(s.max_tokens, self.max_model_len - len(ids)),
+            temperature=s.temperature,
+            top_p=s.top_p,
+            repetition_penalty=s.repetition_penalty,
+            seed=s.seed,
+            stop=s.stop or None,
+            ignore_eos=s.ignore_eos,
+        )
+        return TokensPrompt(prompt_token_ids=ids), params, self._lora(r.adapter)
+
+    async def stream(
+        self, request: GenerationRequest, timeout_s: float
+    ) -> AsyncIterator[str | GenerationResult]:
+        """One request's text as it is generated: `str` deltas, then the `GenerationResult`.
+
+        The deadline covers the whole request; on timeout, or when the consumer stops iterating
+        (client gone), the pending step is cancelled and vLLM aborts the request.
+        """
+        engine = self._require()
+        prompt, params, lora = self._prepare(request)
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        steps = engine.generate(prompt, params, uuid.uuid4().hex, lora_request=lora)
+        sent, last = 0, None
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                try:
+                    out = await asyncio.wait_for(steps.__anext__(), left)
+                except StopAsyncIteration:
+                    break
+                last = out
+                text = out.outputs[0].text
+                if len(text) > sent:
+                    yield text[sent:]
+                    sent = len(text)
+        except TimeoutError:
+            raise ModelTimeout(f"generation timed out after {timeout_s:g} s") from None
+        except (ModelPoolError, GeneratorExit, asyncio.CancelledError):
+            raise
+        except Exception as err:
+            raise _pool_error(err, "generation") from err
+        finally:
+            with contextlib.suppress(Exception):
+                await steps.aclose()
+        if last is None:
+            raise ModelPoolError("generation produced no output")
+        yield _result(request, last, (time.perf_counter() - t0) * 1000)
 
     async def _continuation_logprob(
         self, ids: list[int], start: int, lora: Any
@@ -298,6 +319,30 @@ class AsyncEngine:
             )
             k += m
         return results
+
+
+def _result(r: GenerationRequest, o: Any, ms: float) -> GenerationResult:
+    comp = o.outputs[0]
+    return GenerationResult(
+        request_id=r.request_id,
+        text=r.assistant_prefix + comp.text,
+        prompt_tokens=len(o.prompt_token_ids or []),
+        completion_tokens=len(comp.token_ids),
+        latency_ms=ms,
+        finish_reason=comp.finish_reason,
+    )
+
+
+def _pool_error(err: Exception, what: str) -> ModelPoolError:
+    """An engine exception as the pool error the API maps to a status (dead: 503, bad: 422)."""
+    from vllm.exceptions import VLLMClientError
+    from vllm.v1.engine.exceptions import EngineDeadError
+
+    if isinstance(err, EngineDeadError):
+        return ModelUnavailable(f"{what} failed: the model engine died")
+    if isinstance(err, (VLLMClientError, ValueError)):
+        return ModelRejected(f"{what} rejected: {err}")
+    return ModelPoolError(f"{what} failed: {type(err).__name__}: {err}")
 
 
 def _has_logprobs(output: Any, start: int) -> bool:
