@@ -7,9 +7,7 @@ EXTRA="${CRISIS_MAS_EXTRA:-cpu,dev}"
 PY="${PYTHON:-python3}"
 stamp=".venv/.crisis-mas-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)-$EXTRA"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/pip install -q -e ".[${EXTRA}]"
@@ -20,3 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # them for multimodal models, and their presence breaks transformers' imports.
 .venv/bin/pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
 echo "$want" > "$stamp"
+fi
+# The knowledge-base index is built here, not inside the first run (issue 14): a progress bar the
+# first time (about a minute on 2 cores), a content-hash check (under a second) once it is current.
+.venv/bin/crisis-mas rag build

@@ -144,6 +144,39 @@ def ingest(
 
 
 @app.command()
+def build(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Build or refresh the default knowledge-base index (rag.sources into rag.index_dir), with a
+    progress bar; a second run with nothing changed only compares content hashes."""
+    with _user_errors():
+        cfg = _rag_config(config)
+        from crisis_mas.rag.ingest import ingest as run_ingest
+
+        sources = [p for p in cfg.resolved_sources() if p.exists()]
+        missing = [str(p) for p in cfg.resolved_sources() if not p.exists()]
+        if not sources:
+            _fail(f"no knowledge-base source found: {', '.join(missing) or '(none configured)'}")
+        for m in missing:
+            err.print(f"warning: source not found: {m}", markup=False)
+        index_dir = cfg.resolved_index_dir()
+        with _progress("building the knowledge-base index") as progress:
+            report = run_ingest(sources, index_dir, cfg, progress=progress)
+        for w in report.skipped:
+            err.print(f"warning: skipped {w.path}: {w.reason}", markup=False)
+        if as_json:
+            out.print(report.model_dump_json(indent=2), markup=False)
+            return
+        state = "rebuilt" if report.rebuilt else "updated" if report.changed else "up to date"
+        out.print(
+            f"{index_dir}: {state}; {report.total_docs} docs, {report.total_chunks} chunks "
+            f"({report.chunks_embedded} embedded) in {report.seconds:.1f}s",
+            markup=False,
+        )
+
+
+@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", "--top-k", help=f"Number of hits (1..{MAX_K}).")] = 5,
