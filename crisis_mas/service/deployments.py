@@ -187,9 +187,15 @@ class RemotePool(ModelPool):
         self._calls.errors.append(err)
         return err
 
+    def _refuse_if_cancelled(self, control: CallControl) -> None:
+        """A cancelled request makes no further model calls (recorded, so the API never saves
+        or returns the half-done report)."""
+        if control.cancelled:
+            raise self._failed(ModelCancelled("cancelled by the caller"))
+
     def _call(self, method: str, requests: list[Any]) -> PoolReply:
         control = current_control() or CallControl()
-        control.check()
+        self._refuse_if_cancelled(control)
         response = getattr(self.handle, method).remote(requests, self.timeout_s)
         try:
             # A little slack over the replica's own deadline, which aborts the engine requests.
@@ -228,7 +234,7 @@ class RemotePool(ModelPool):
     def _stream(self, request: GenerationRequest, control: CallControl) -> GenerationResult:
         """One request streamed from a model-pool replica: deltas go to the control's sink as
         they arrive; the final result is returned like `generate`'s."""
-        control.check()
+        self._refuse_if_cancelled(control)
         chunks = self.handle.options(stream=True).generate_stream.remote(request, self.timeout_s)
         result: GenerationResult | None = None
         try:

@@ -17,7 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+FINISHED = ("succeeded", "failed", "cancelled")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -32,6 +33,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_status INTEGER
 );
 """
+
+
+_COLUMNS = "job_id, status, created_at, updated_at, owner, scenario_id, run_id, error, error_status"
 
 
 class Job(BaseModel):
@@ -85,12 +89,24 @@ class JobStore:
         error: str | None = None,
         error_status: int | None = None,
     ) -> None:
+        """Set a job's status; a cancelled job stays cancelled (its run may still finish)."""
         with closing(self._connect()) as db, db:
             db.execute(
                 "UPDATE jobs SET status = ?, updated_at = ?, run_id = ?, error = ?, "
-                "error_status = ? WHERE job_id = ?",
+                "error_status = ? WHERE job_id = ? AND status != 'cancelled'",
                 (status, time.time(), run_id, error, error_status, job_id),
             )
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Mark a queued or running job cancelled; returns the job as it is now (None if
+        unknown). A finished job is left as it is."""
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "UPDATE jobs SET status = 'cancelled', updated_at = ?, error = ? "
+                "WHERE job_id = ? AND status IN ('queued', 'running')",
+                (time.time(), "cancelled by the operator", job_id),
+            )
+        return self.get(job_id)
 
     def heartbeat(self, owner: str) -> int:
         """Refresh every unfinished job of this replica; returns how many."""
@@ -102,17 +118,26 @@ class JobStore:
             )
             return cur.rowcount
 
+    def list(self, limit: int = 50, status: JobStatus | None = None) -> list[Job]:
+        """Jobs newest first (a lost replica's jobs read as failed, as in `get`)."""
+        where, args = ("WHERE status = ?", [status]) if status else ("", [])
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        now = time.time()
+        return [self._fresh(Job(**dict(zip(Job.model_fields, r, strict=True))), now) for r in rows]
+
     def get(self, job_id: str, now: float | None = None) -> Job | None:
         with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT job_id, status, created_at, updated_at, owner, scenario_id, run_id, "
-                "error, error_status FROM jobs WHERE job_id = ?",
-                (job_id,),
-            ).fetchone()
+            row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             return None
         job = Job(**dict(zip(Job.model_fields, row, strict=True)))
-        now = time.time() if now is None else now
+        return self._fresh(job, time.time() if now is None else now)
+
+    def _fresh(self, job: Job, now: float) -> Job:
         if job.status in ("queued", "running") and now - job.updated_at > self.stale_after_s:
             job.status = "failed"
             job.error = (

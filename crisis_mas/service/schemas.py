@@ -26,11 +26,12 @@ class JobAccepted(BaseModel):
     job_id: str
     status: str = "queued"
     status_url: str
+    events_url: str
 
 
 class JobView(BaseModel):
     job_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     scenario_id: str
     created_at: float
     updated_at: float
@@ -38,6 +39,10 @@ class JobView(BaseModel):
     error: str | None = None
     error_status: int | None = None
     report: dict[str, Any] | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
 
 
 class ChatMessageIn(BaseModel):

@@ -65,7 +65,11 @@ class ApiState:
         self.replica = replica
         self.token = token
         self.raw_pool = pool
-        self.assessor = serving_assessor(self.config, pool=pool)
+        from crisis_mas.service.progress import ProgressHub
+
+        # Live progress of jobs (server-sent events): every run's events, routed by run id.
+        self.progress = ProgressHub()
+        self.assessor = serving_assessor(self.config, pool=pool, on_event=self.progress.publish)
         self.runs = RunStore(self.config.store.path)
         self.jobs = JobStore(self.runs.path.parent / "jobs.db", settings.api.job_stale_after_s)
         api = settings.api
@@ -112,14 +116,16 @@ class ApiState:
         return fn() if fn is not None else []
 
     # -- work done in threads ---------------------------------------------------------------
-    def assess(self, scenario: Scenario, experts: list[str] | None) -> tuple[Report, list[str]]:
+    def assess(
+        self, scenario: Scenario, experts: list[str] | None, run_id: str | None = None
+    ) -> tuple[Report, list[str]]:
         """One assessment through `Assessor.run`; saved (run store + drift input) before
         returning, then any shadow rollout is handed to the background worker. Raises ApiError."""
         from crisis_mas.runtime import persist_run
 
         with self._user_request():
             self._begin()
-            report = self.assessor.run(scenario, experts)
+            report = self.assessor.run(scenario, experts, run_id=run_id)
             errors = self._errors()
             if errors:
                 raise model_error(errors)
