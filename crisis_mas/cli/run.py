@@ -53,7 +53,7 @@ def run(
     from crisis_mas.config import load_config
     from crisis_mas.experts.profiles import get_profiles
     from crisis_mas.experts.selection import select_experts
-    from crisis_mas.report.model import to_markdown
+    from crisis_mas.report.markdown import to_markdown
     from crisis_mas.runtime import persist_run
     from crisis_mas.scenario import load_scenario
 

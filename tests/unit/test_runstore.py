@@ -8,7 +8,8 @@ from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.coordinator.decision import decide
 from crisis_mas.experts.assessment import Assessment, doctrine_prior
 from crisis_mas.experts.profiles import load_profiles
-from crisis_mas.report.model import ModelRef, Report, to_markdown
+from crisis_mas.report.markdown import to_markdown
+from crisis_mas.report.model import ModelRef, Report
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 from crisis_mas.store.runs import RunStore
 
@@ -56,4 +57,4 @@ def test_round_trip_and_listing(tmp_path: Path) -> None:
     assert store.get("missing") is None
     # a second store on the same file (another process: the server) sees the same runs
     assert len(RunStore(tmp_path / "runs.db").list(limit=2)) == 2
-    assert "## Decision" in to_markdown(got)
+    assert "## Recommended action" in to_markdown(got)
