@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.errors import InputError, describe_validation_error
@@ -38,6 +38,12 @@ class AppConfig(BaseModel):
     feedback: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+
+    @model_validator(mode="after")
+    def _one_store(self) -> AppConfig:
+        """The ops event log lives in the deployment's store (links only see `ops`)."""
+        self.ops.metrics.store = self.store
+        return self
 
 
 def load_config(path: str | Path | None) -> AppConfig:

@@ -11,9 +11,10 @@ from crisis_mas.config import AppConfig
 from crisis_mas.monitor.drift import record_input
 from crisis_mas.pool.base import ModelPool
 from crisis_mas.report.model import Report
+from crisis_mas.report.records import run_record
 from crisis_mas.rollout.live import LiveRouter
 from crisis_mas.scenario import Scenario
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 
 def serving_assessor(
@@ -30,5 +31,6 @@ def serving_assessor(
 
 def persist_run(config: AppConfig, scenario: Scenario, report: Report) -> None:
     """Keep a finished run: the run store (CLI + API history) and the drift monitor's inputs."""
-    RunStore(config.store.path).save(report)
-    record_input(report.run_id, scenario, config.store.path)
+    store = open_store(config.store)
+    store.runs.save(run_record(report))
+    record_input(report.run_id, scenario, store)

@@ -53,7 +53,7 @@ class Assessor:
         self.router = router
         self.profiles = load_profiles()
         roster = experts or list(self.profiles)
-        self.adapters: dict[str, AdapterRef] = expert_adapters(config.model, roster)
+        self.adapters: dict[str, AdapterRef] = expert_adapters(config.model, roster, config.store)
         if pool is None:
             # Active rollout candidates are loaded beside the incumbents, so canary and shadow
             # runs can use them (an engine only serves adapters it was given).
@@ -91,7 +91,7 @@ class Assessor:
         from crisis_mas.experts.reliability import learned_reliability
 
         return learned_reliability(
-            scenario.type, [p.id for p in profiles], self.config.store.path, self.config.feedback
+            scenario.type, [p.id for p in profiles], self.config.store, self.config.feedback
         )
 
     @staticmethod

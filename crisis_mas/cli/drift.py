@@ -24,6 +24,7 @@ def drift_check(
     """Check data and concept drift now; drifted checks raise ops alerts."""
     from crisis_mas.config import load_config
     from crisis_mas.evals.labels import resolve_suite
+    from crisis_mas.evals.results import EvalRun
     from crisis_mas.monitor.drift import (
         concept_drift,
         data_drift,
@@ -31,28 +32,28 @@ def drift_check(
         recent_texts,
         reference_texts,
     )
-    from crisis_mas.store.evals import EvalStore
+    from crisis_mas.store import open_store
 
     cfg = load_config(config)
     dcfg = cfg.drift
     if window is not None:
         dcfg = dcfg.model_copy(update={"window": window})
-    results = [data_drift(recent_texts(cfg.store.path, dcfg.window), reference_texts(), cfg=dcfg)]
-    store = EvalStore(cfg.store.path)
+    results = [data_drift(recent_texts(cfg.store, dcfg.window), reference_texts(), cfg=dcfg)]
+    store = open_store(cfg.store).evals
     name = resolve_suite(suite).name
-    reference = store.reference(name)
+    reference = EvalRun.from_record(store.reference(name))
     if rerun:
         from crisis_mas.evals.harness import run_suite
 
         fresh = run_suite(suite, cfg, "drift-check", on_progress=lambda s: err_console.print(s))
-        store.save(fresh)
+        store.save(fresh.to_record())
     else:
         latest = [
             r
             for r in store.list(name, limit=10)
             if reference is None or r.eval_id != reference.eval_id
         ]
-        fresh = latest[0] if latest else None
+        fresh = EvalRun.from_record(latest[0]) if latest else None
     if fresh is not None:
         results.append(concept_drift(fresh, reference, dcfg))
     alerts = raise_alerts(results, cfg, dcfg)

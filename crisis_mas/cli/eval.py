@@ -37,7 +37,7 @@ def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - Ev
     from crisis_mas.cli.common import quiet_engines
     from crisis_mas.config import load_config
     from crisis_mas.evals.harness import run_suite
-    from crisis_mas.store.evals import EvalStore
+    from crisis_mas.store import open_store
 
     quiet_engines(False)
     cfg = load_config(config)
@@ -49,7 +49,7 @@ def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - Ev
         repeats=repeats,
         on_progress=lambda s: err_console.print(f"[dim]{s}[/]"),
     )
-    EvalStore(cfg.store.path).save(run)
+    open_store(cfg.store).evals.save(run.to_record())
     from crisis_mas.evals.labels import load_suite
     from crisis_mas.evals.langfuse_export import export_eval_run
 
@@ -80,10 +80,11 @@ def eval(  # noqa: A001 - the command is called `eval`
     """Evaluate a config on a labelled suite; with --against, a paired comparison and verdict."""
     from crisis_mas.errors import InputError
     from crisis_mas.evals.compare import compare_runs
-    from crisis_mas.store.evals import EvalStore
+    from crisis_mas.evals.results import EvalRun
+    from crisis_mas.store import open_store
 
     run, cfg = _run(suite, config, repeats)
-    store = EvalStore(cfg.store.path)
+    store = open_store(cfg.store).evals
     if set_reference:
         store.set_reference(run.suite, run.eval_id)
     base = None
@@ -91,7 +92,7 @@ def eval(  # noqa: A001 - the command is called `eval`
         if Path(against).is_file():
             base, _ = _run(suite, against, repeats)
         else:
-            base = store.get(against)
+            base = EvalRun.from_record(store.get(against))
             if base is None:
                 raise InputError(f"--against: no config file or stored eval run '{against}'")
     cmp = compare_runs(base, run) if base is not None else None
@@ -139,15 +140,16 @@ def _judge(judge_config: str, base, run, cfg):  # noqa: ANN001, ANN202 - lazily 
     from crisis_mas.evals.judge import judge_pairs, summarise
     from crisis_mas.evals.labels import load_suite
     from crisis_mas.pool.factory import build_pool
-    from crisis_mas.store.runs import RunStore
+    from crisis_mas.report.records import report_from
+    from crisis_mas.store import open_store
 
     scenarios = {x.scenario.id: x.scenario for x in load_suite(run.suite)}
-    runs = RunStore(cfg.store.path)
+    runs = open_store(cfg.store).runs
     a_ids = {s.scenario_id: s.run_id for s in reversed(base.scores)}
     pairs = []
     for s in run.scores:
         if s.scenario_id in a_ids and s.run_id.endswith("-0"):
-            ra, rb = runs.get(a_ids[s.scenario_id]), runs.get(s.run_id)
+            ra, rb = report_from(runs.get(a_ids[s.scenario_id])), report_from(runs.get(s.run_id))
             if ra is not None and rb is not None and s.scenario_id in scenarios:
                 pairs.append((scenarios[s.scenario_id], ra, rb))
     pool = build_pool(load_config(judge_config).model, [])

@@ -24,14 +24,15 @@ def feedback(
 ) -> None:
     """Record the operator's outcome for a run (it drives expert reliability)."""
     from crisis_mas.config import load_config
-    from crisis_mas.experts.reliability import FeedbackIn, FeedbackStore
+    from crisis_mas.experts.reliability import FeedbackIn
+    from crisis_mas.report.feedback import record_feedback
 
     try:
         body = FeedbackIn(outcome=outcome, rating=rating, note=note)
     except ValidationError as err:
         first = err.errors()[0]
         raise InputError(f"--{first['loc'][0]}: {first['msg']}") from None
-    fb = FeedbackStore(load_config(config).store.path).add(run_id, body)
+    fb = record_feedback(load_config(config).store, run_id, body)
     if json:
         print(_json.dumps(fb.model_dump(), ensure_ascii=False))
         return
@@ -57,7 +58,7 @@ def experts_reliability(
 
     cfg = load_config(config)
     rows = reliability_table(
-        FeedbackStore(cfg.store.path),
+        FeedbackStore(cfg.store),
         cfg.feedback,
         crisis_types=[crisis_type] if crisis_type else None,
     )

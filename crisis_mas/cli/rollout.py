@@ -16,7 +16,7 @@ def _registry(config: str | None):  # noqa: ANN202 - Registry, imported lazily
     from crisis_mas.rollout.registry import Registry
 
     cfg = load_config(config)
-    return Registry(cfg.store.path, cfg.rollout)
+    return Registry(cfg.store, cfg.rollout)
 
 
 @handles_errors
@@ -125,10 +125,11 @@ def adapters_attach_eval(
     from crisis_mas.config import load_config
     from crisis_mas.errors import InputError
     from crisis_mas.evals.compare import compare_runs
-    from crisis_mas.store.evals import EvalStore
+    from crisis_mas.evals.results import EvalRun
+    from crisis_mas.store import open_store
 
-    store = EvalStore(load_config(config).store.path)
-    cand, base = store.get(eval_id), store.get(against)
+    store = open_store(load_config(config).store).evals
+    cand, base = EvalRun.from_record(store.get(eval_id)), EvalRun.from_record(store.get(against))
     if cand is None or base is None:
         raise InputError(f"no stored eval run '{eval_id if cand is None else against}'")
     cmp = compare_runs(base, cand)

@@ -23,9 +23,9 @@ def list_runs(
 ) -> None:
     """List recent runs, newest first."""
     from crisis_mas.config import load_config
-    from crisis_mas.store.runs import RunStore
+    from crisis_mas.store import open_store
 
-    rows = RunStore(load_config(config).store.path).list(limit, scenario)
+    rows = open_store(load_config(config).store).runs.list(limit, scenario)
     if as_json:
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False))
         return
@@ -54,9 +54,10 @@ def show_run(
     """Show one stored run as Markdown (or JSON)."""
     from crisis_mas.config import load_config
     from crisis_mas.report.markdown import to_markdown
-    from crisis_mas.store.runs import RunStore
+    from crisis_mas.report.records import report_from
+    from crisis_mas.store import open_store
 
-    report = RunStore(load_config(config).store.path).get(run_id)
+    report = report_from(open_store(load_config(config).store).runs.get(run_id))
     if report is None:
         raise InputError(f"no run with id '{run_id}' (see `crisis-mas runs list`)")
     if as_json:

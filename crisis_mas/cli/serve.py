@@ -42,14 +42,12 @@ def _check_port(host: str, port: int) -> None:
 
 def _missing_adapters(app_cfg: Any) -> list[str]:
     from crisis_mas.experts.profiles import load_profiles
-    from crisis_mas.pool.factory import expert_adapters
+    from crisis_mas.pool.adapters import adapter_path
 
     model = app_cfg.crisis_mas.model
     if not model.use_adapters:
         return []
-    roster = list(load_profiles())
-    have = expert_adapters(model, roster)
-    return [e for e in roster if e not in have]
+    return [e for e in load_profiles() if adapter_path(model, e) is None]
 
 
 def _wait_running(name: str, deadline_s: float) -> None:

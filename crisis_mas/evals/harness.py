@@ -37,7 +37,8 @@ def run_suite(
     on_progress: Callable[[str], None] | None = None,
 ) -> EvalRun:
     """Assess every labelled scenario `repeats` times with one Assessor; score against labels."""
-    from crisis_mas.store.runs import RunStore
+    from crisis_mas.report.records import run_record
+    from crisis_mas.store import open_store
 
     items = load_suite(suite)
     own = assessor is None
@@ -45,7 +46,7 @@ def run_suite(
         from crisis_mas.assess import Assessor
 
         assessor = Assessor(config)
-    store = RunStore(config.store.path) if save_reports else None
+    store = open_store(config.store).runs if save_reports else None
     eval_id = new_eval_id()
     cost = config.ops.metrics
     scores = []
@@ -58,7 +59,7 @@ def run_suite(
                     on_progress(f"{item.scenario.id} ({i + 1}/{repeats})")
                 report = assessor.run(item.scenario, None, run_id)
                 if store is not None:
-                    store.save(report)
+                    store.save(run_record(report))
                 scores.append(
                     score_report(
                         report,

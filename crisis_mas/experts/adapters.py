@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crisis_mas.errors import CrisisMasError
 from crisis_mas.experts.prompting import prompt_version
-from crisis_mas.pool.adapters import adapter_dir, adapter_ref
+from crisis_mas.pool.adapters import adapter_dir, adapter_path
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.training import AdapterInfo, TrainingConfig, train_adapter
 
@@ -42,7 +42,7 @@ def ensure_adapters(
     """Train adapters that are missing for these experts; returns the experts trained."""
     trained = []
     for e in experts:
-        if adapter_ref(config, e, experts) is None:
+        if adapter_path(config, e) is None:
             if not training_file(e).is_file():
                 raise CrisisMasError(f"no adapter and no training set for expert '{e}'")
             train_expert(config, e, progress=on_train(e) if on_train else None)

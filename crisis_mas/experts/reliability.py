@@ -5,42 +5,23 @@ and a note. An expert was right on a run when its first choice equals the outcom
 (expert, crisis type) is the posterior mean of a Beta prior centred on the profile's
 `reliability_prior` (strength `prior_strength` pseudo-outcomes) updated with exponentially decayed
 right/wrong counts. Only outcomes count, never the system's own answers; without outcomes the
-value is the prior exactly. Stored beside `runs` in the same SQLite file.
+value is the prior exactly. Kept in the one store (`crisis_mas.store.feedback`).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crisis_mas.errors import InputError
 from crisis_mas.experts.config import ReliabilityConfig
-from crisis_mas.paths import home
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import StoreRef, open_store
+from crisis_mas.store.records import FeedbackRecord
 
 if TYPE_CHECKING:
     from crisis_mas.experts.profiles import ExpertProfile
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    run_created_at TEXT NOT NULL,
-    scenario_type TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    rating INTEGER,
-    note TEXT,
-    firsts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_run ON feedback(run_id);
-"""
 
 
 class FeedbackIn(BaseModel):
@@ -85,87 +66,44 @@ def _parse_ts(ts: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+class RunChoices(BaseModel):
+    """What feedback on a run is judged against (`report.records.run_choices` builds it)."""
+
+    run_id: str
+    created_at: str
+    scenario_type: str
+    alternatives: list[str]
+    firsts: dict[str, str]  # expert -> first choice (failed experts excluded)
+
+
 class FeedbackStore:
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path).expanduser() if path else home() / "runs.db"
-        self.runs = RunStore(self.path)  # creates the file and the runs table if needed
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
+    """Operator feedback as `Feedback`, kept in the one store."""
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+    def __init__(self, store: StoreRef = None):
+        self.repo = open_store(store).feedback
 
-    def add(self, run_id: str, fb: FeedbackIn, now: datetime | None = None) -> Feedback:
+    def add(self, run: RunChoices, fb: FeedbackIn, now: datetime | None = None) -> Feedback:
         """Store one operator verdict; the latest per run is the one reliability uses."""
-        report = self.runs.get(run_id)
-        if report is None:
-            raise UnknownRun(f"run '{run_id}' not found in the run store")
-        alts = [r.alternative_id for r in report.decision.ranking]
-        if fb.outcome not in alts:
+        if fb.outcome not in run.alternatives:
             raise UnknownOutcome(
-                f"outcome '{fb.outcome}' is not an alternative of run {run_id} "
-                f"(one of: {', '.join(alts)})"
+                f"outcome '{fb.outcome}' is not an alternative of run {run.run_id} "
+                f"(one of: {', '.join(run.alternatives)})"
             )
-        firsts = {
-            a.expert_id: a.recommended
-            for a in report.assessments
-            if a.status != "failed" and a.recommended
-        }
-        created = (now or datetime.now(UTC)).isoformat(timespec="milliseconds")
-        with closing(self._connect()) as db, db:
-            cur = db.execute(
-                "INSERT INTO feedback (run_id, created_at, run_created_at, scenario_type, outcome,"
-                " rating, note, firsts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    created,
-                    report.created_at,
-                    report.scenario_type,
-                    fb.outcome,
-                    fb.rating,
-                    fb.note,
-                    json.dumps(firsts),
-                ),
+        rec = self.repo.add(
+            FeedbackRecord(
+                run_id=run.run_id,
+                created_at=(now or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+                run_created_at=run.created_at,
+                scenario_type=run.scenario_type,
+                firsts=run.firsts,
+                **fb.model_dump(),
             )
-            fid = int(cur.lastrowid or 0)
-        return Feedback(
-            id=fid,
-            run_id=run_id,
-            created_at=created,
-            run_created_at=report.created_at,
-            scenario_type=report.scenario_type,
-            firsts=firsts,
-            **fb.model_dump(),
         )
+        return Feedback(**rec.model_dump())
 
     def latest(self, crisis_type: str | None = None) -> list[Feedback]:
         """The latest feedback of every run (optionally of one crisis type), oldest first."""
-        q = (
-            "SELECT id, run_id, created_at, run_created_at, scenario_type, outcome, rating, note,"
-            " firsts FROM feedback f WHERE id = (SELECT MAX(id) FROM feedback WHERE run_id ="
-            " f.run_id)"
-        )
-        args: tuple[Any, ...] = ()
-        if crisis_type:
-            q, args = q + " AND scenario_type = ?", (crisis_type,)
-        with closing(self._connect()) as db:
-            rows = db.execute(q + " ORDER BY id", args).fetchall()
-        return [
-            Feedback(
-                id=r[0],
-                run_id=r[1],
-                created_at=r[2],
-                run_created_at=r[3],
-                scenario_type=r[4],
-                outcome=r[5],
-                rating=r[6],
-                note=r[7],
-                firsts=json.loads(r[8]),
-            )
-            for r in rows
-        ]
+        return [Feedback(**r.model_dump()) for r in self.repo.latest(crisis_type)]
 
 
 def reliability_stats(
@@ -225,7 +163,7 @@ def reliability(
 def learned_reliability(
     crisis_type: str,
     experts: list[str],
-    store_path: str | Path | None = None,
+    store: StoreRef = None,
     cfg: ReliabilityConfig | None = None,
     now: datetime | None = None,
 ) -> dict[str, float]:
@@ -233,7 +171,7 @@ def learned_reliability(
     from crisis_mas.experts.profiles import load_profiles
 
     profiles = load_profiles()
-    fbs = FeedbackStore(store_path).latest(crisis_type)
+    fbs = FeedbackStore(store).latest(crisis_type)
     return {
         e: reliability_stats(
             e, crisis_type, profiles[e].reliability_prior, fbs, cfg, now

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crisis_mas.safety.config import GuardConfig, HazmatConfig
+from crisis_mas.store.config import StoreConfig
 
 # Outermost first. The issue's logical order is input guard -> cache -> model -> output guard and
 # HAZMAT -> trace and metrics; trace and metrics are wrappers, so they sit outermost to observe it.
@@ -96,7 +97,10 @@ class MetricsConfig(_Strict):
     """Prometheus metrics and the persistent event log the alert rules read."""
 
     enabled: bool = True
-    # Default: $CRISIS_MAS_HOME/ops/events.db
+    # The event log lives in the store; AppConfig sets this to its `store` section (None: the
+    # default store). Not part of the YAML: `store.url` moves the event log too.
+    store: StoreConfig | None = Field(default=None, exclude=True)
+    # Deprecated: keep the event log in a SQLite file of its own instead.
     events_path: str | None = None
     retention_days: float = Field(default=7.0, gt=0)
     # Cost estimate per 1000 tokens (USD) for self-hosted inference; also used by tracing.

@@ -3,17 +3,15 @@
 The `metrics` link counts every model call (requests, errors, latency, tokens, cache hits, guard
 blocks, HAZMAT contradictions, estimated cost) in one module-level registry, exposed as text by
 `metrics_text()` for a `/metrics` endpoint. Prometheus counters die with the process, so each
-call is also appended to a small SQLite log under `$CRISIS_MAS_HOME/ops/events.db`: that is what
-`crisis-mas health --alerts` reads, across CLI runs. Recording never fails a request.
+call is also appended to the event log in the store (`crisis_mas.store.events`): that is what
+`crisis-mas health --alerts` reads, across CLI runs and processes. Recording never fails a request.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -26,6 +24,8 @@ from prometheus_client import (
 )
 
 from crisis_mas.middleware.chain import CallNext, Middleware, Op
+from crisis_mas.store import Store, open_store
+from crisis_mas.store.events import EventLog
 
 if TYPE_CHECKING:
     from crisis_mas.middleware.config import MetricsConfig, OpsConfig
@@ -105,98 +105,26 @@ def metrics_text() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-# ---- persistent event log -------------------------------------------------------------------
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    ts REAL NOT NULL, expert TEXT, kind TEXT, op TEXT, run_id TEXT,
-    latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
-    cached INTEGER, error INTEGER, blocked INTEGER, hazmat INTEGER, flags INTEGER, cost REAL);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE TABLE IF NOT EXISTS alert_state (
-    fingerprint TEXT PRIMARY KEY, first_seen REAL, last_notified REAL, count INTEGER);
-"""
-FIELDS = (
-    "ts",
-    "expert",
-    "kind",
-    "op",
-    "run_id",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached",
-    "error",
-    "blocked",
-    "hazmat",
-    "flags",
-    "cost",
-)
+# ---- persistent event log (in the store) ------------------------------------------------------
+def event_store(cfg: MetricsConfig) -> Store:
+    """The store with the event log and the alerts' throttle state: the deployment's store, or a
+    SQLite file of its own when the deprecated `events_path` is set."""
+    return open_store(cfg.events_path or cfg.store)
 
 
-class EventLog:
-    """Append-only SQLite log of model calls (WAL, so CLI runs and a server can share it)."""
-
-    def __init__(self, path: Path, retention_days: float = 7.0) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), timeout=2.0, check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute("DELETE FROM events WHERE ts < ?", (time.time() - retention_days * 86400,))
-
-    def record(self, events: list[dict[str, Any]]) -> None:
-        rows = [tuple(e.get(f) for f in FIELDS) for e in events]
-        with self._lock:
-            self._db.executemany(f"INSERT INTO events VALUES ({','.join('?' * len(FIELDS))})", rows)
-
-    def since(self, ts: float) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {','.join(FIELDS)} FROM events WHERE ts >= ? ORDER BY ts", (ts,)
-            ).fetchall()
-        return [dict(zip(FIELDS, r, strict=True)) for r in rows]
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The connection (alert state lives in the same file); hold `lock` while using it."""
-        return self._db
-
-    @property
-    def lock(self) -> threading.Lock:
-        return self._lock
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def events_path(cfg: MetricsConfig) -> Path:
-    if cfg.events_path:
-        return Path(cfg.events_path).expanduser()
-    from crisis_mas.paths import home
-
-    return home() / "ops" / "events.db"
-
-
-_logs: dict[Path, EventLog] = {}
-_logs_lock = threading.Lock()
+_pruned: set[str] = set()
+_pruned_lock = threading.Lock()
 
 
 def event_log(cfg: MetricsConfig) -> EventLog:
-    """The process-wide event log for this path (one connection per file)."""
-    path = events_path(cfg)
-    with _logs_lock:
-        if path not in _logs:
-            _logs[path] = EventLog(path, cfg.retention_days)
-        return _logs[path]
+    """The event log; events past `retention_days` are dropped once per process and store."""
+    store = event_store(cfg)
+    with _pruned_lock:
+        first = store.url not in _pruned
+        _pruned.add(store.url)
+    if first:
+        store.events.prune(time.time() - cfg.retention_days * 86400)
+    return store.events
 
 
 # ---- the link --------------------------------------------------------------------------------
@@ -339,7 +267,7 @@ class MetricsLink(Middleware):
 
     def health(self) -> dict:
         ev_log = self._event_log()
-        return {"ok": ev_log is not None, "events": str(events_path(self.cfg))}
+        return {"ok": ev_log is not None, "events": ev_log.where if ev_log else None}
 
 
 def _update_ratio(expert: str) -> None:

@@ -16,7 +16,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crisis_mas.middleware.metrics import EventLog, event_log
+from crisis_mas.middleware.metrics import event_log, event_store
+from crisis_mas.store.events import AlertStates, EventLog
+from crisis_mas.store.records import AlertStateRecord
 
 if TYPE_CHECKING:
     from crisis_mas.config import AppConfig
@@ -120,8 +122,10 @@ def evaluate_alerts(
     window = [e for e in events if e["ts"] >= now - cfg.window_s]
     day = [e for e in events if e["ts"] >= now - DAY_S]
     alerts: list[Alert] = []
-    with store.lock:
-        db = store.db
+    states_of = (
+        AlertStates(log_store.store) if log_store else event_store(config.ops.metrics).alerts
+    )
+    with states_of.session() as states:
         firing: set[str] = set()
         for rule in cfg.rules:
             hits = _check_rule(rule, window, day)
@@ -129,19 +133,12 @@ def evaluate_alerts(
                 continue
             fp = f"{rule.name}:{rule.metric}"
             firing.add(fp)
-            row = db.execute(
-                "SELECT first_seen, last_notified, count FROM alert_state WHERE fingerprint = ?",
-                (fp,),
-            ).fetchone()
-            first_seen, last_notified, count = row if row else (now, 0.0, 0)
-            count += len(hits)
-            send = row is None or now - last_notified >= cfg.throttle_s
-            if send:
-                last_notified = now
-            db.execute(
-                "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?)",
-                (fp, first_seen, last_notified, count),
-            )
+            row = states.get(fp)
+            send = row is None or now - row.last_notified >= cfg.throttle_s
+            row = row or AlertStateRecord(fingerprint=fp, first_seen=now, last_notified=0, count=0)
+            first_seen, count = row.first_seen, row.count + len(hits)
+            last_notified = now if send else row.last_notified
+            states.put(row.model_copy(update={"count": count, "last_notified": last_notified}))
             worst = max(hits.values()) if rule.op == ">" else min(hits.values())
             who = ", ".join(f"{k} {_fmt(rule.metric, v)}" for k, v in hits.items())
             alerts.append(
@@ -165,9 +162,9 @@ def evaluate_alerts(
                 )
             )
         # Resolved rules start afresh next time.
-        for (fp,) in db.execute("SELECT fingerprint FROM alert_state").fetchall():
+        for fp in states.fingerprints():
             if fp not in firing:
-                db.execute("DELETE FROM alert_state WHERE fingerprint = ?", (fp,))
+                states.delete(fp)
     order = {"critical": 0, "warning": 1, "info": 2}
     alerts.sort(key=lambda a: (order.get(a.severity, 3), a.rule))
     if notify:

@@ -2,25 +2,22 @@
 reference window) and concept drift (a fresh eval run's accuracy against a stored reference eval).
 
 Both raise alerts through the ops alert mechanism (same `Alert` objects, throttle state in the
-ops event log's `alert_state` table, same log/webhook notification). Embeddings come from the
+store's `alert_state` table, same log/webhook notification). Embeddings come from the
 project's process-wide MiniLM (`crisis_mas.rag.embeddings.get_embedder`), never a second copy.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel
 
 from crisis_mas.monitor.config import DriftConfig
-from crisis_mas.paths import home
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import StoreRef, open_store
+from crisis_mas.store.records import AlertStateRecord, ScenarioInput
 
 if TYPE_CHECKING:
     from crisis_mas.config import AppConfig
@@ -30,16 +27,6 @@ if TYPE_CHECKING:
     from crisis_mas.scenario import Scenario
 
 EVAL_RUN_PREFIX = "eval-"  # the eval harness's run ids: not live inputs
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS scenario_inputs (
-    run_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    scenario_id TEXT NOT NULL,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS scenario_inputs_created ON scenario_inputs(created_at);
-"""
 
 
 class DriftResult(BaseModel):
@@ -56,31 +43,16 @@ def scenario_text(scenario_type: str, name: str, description: str = "") -> str:
     return f"{scenario_type}: {name}. {description}".strip()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(SCHEMA)
-    return db
-
-
-def store_path(path: str | Path | None) -> Path:
-    return Path(path).expanduser() if path else home() / "runs.db"
-
-
-def record_input(run_id: str, scenario: Scenario, path: str | Path | None = None) -> None:
-    """Keep a run's scenario text for drift (hook: call beside `RunStore.save`)."""
-    p = store_path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with closing(_connect(p)) as db, db:
-        db.execute(
-            "INSERT OR REPLACE INTO scenario_inputs VALUES (?, ?, ?, ?)",
-            (
-                run_id,
-                datetime.now(UTC).isoformat(timespec="milliseconds"),
-                scenario.id,
-                scenario_text(scenario.type, scenario.name, scenario.description),
-            ),
+def record_input(run_id: str, scenario: Scenario, store: StoreRef = None) -> None:
+    """Keep a run's scenario text for drift (hook: call beside saving the run)."""
+    open_store(store).inputs.add(
+        ScenarioInput(
+            run_id=run_id,
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            scenario_id=scenario.id,
+            text=scenario_text(scenario.type, scenario.name, scenario.description),
         )
+    )
 
 
 def reference_texts() -> list[str]:
@@ -94,32 +66,24 @@ def reference_texts() -> list[str]:
     return out
 
 
-def recent_texts(path: str | Path | None = None, window: int = 50) -> list[str]:
+def recent_texts(store: StoreRef = None, window: int = 50) -> list[str]:
     """The newest live runs' inputs (eval runs excluded). Runs saved before `record_input` was
     wired fall back to the bundled scenario of the same id, else to type and name."""
-    p = store_path(path)
-    RunStore(p)  # make sure the runs table exists
-    bundled = {}
-    q = (
-        "SELECT r.run_id, r.scenario_id, r.scenario_type, i.text, r.report FROM runs r"
-        " LEFT JOIN scenario_inputs i ON i.run_id = r.run_id WHERE r.run_id NOT LIKE ?"
-        " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?"
-    )
-    with closing(_connect(p)) as db:
-        rows = db.execute(q, (EVAL_RUN_PREFIX + "%", window)).fetchall()
+    bundled: dict[str, str] = {}
     out = []
-    for _run_id, sid, stype, text, report in rows:
-        if text:
-            out.append(text)
+    for r in open_store(store).inputs.recent(window, skip_prefix=EVAL_RUN_PREFIX):
+        if r.text:
+            out.append(r.text)
             continue
         if not bundled:
             bundled = _bundled_by_id()
-        if sid in bundled:
-            out.append(bundled[sid])
+        if r.scenario_id in bundled:
+            out.append(bundled[r.scenario_id])
         else:
             import json
 
-            out.append(scenario_text(stype, json.loads(report).get("scenario_name", "")))
+            name = json.loads(r.document).get("scenario_name", "")
+            out.append(scenario_text(r.scenario_type, name))
     return out
 
 
@@ -214,34 +178,31 @@ def raise_alerts(
     notify: bool = True,
 ) -> list[Alert]:
     """Drifted results as ops alerts, throttled like the ops rules, notified the same way."""
-    from crisis_mas.middleware.metrics import event_log
+    from crisis_mas.middleware.metrics import event_store
     from crisis_mas.monitor.alerts import Alert, _notify
 
     cfg = cfg or DriftConfig()
     now = time.time() if now is None else now
-    store = event_log(config.ops.metrics)
     throttle = config.ops.alerts.throttle_s
     alerts = []
-    with store.lock:
-        db = store.db
+    with event_store(config.ops.metrics).alerts.session() as states:
         for r in results:
             fp = f"drift_{r.kind}:drift"
             if not r.drifted:
-                db.execute("DELETE FROM alert_state WHERE fingerprint = ?", (fp,))
+                states.delete(fp)
                 continue
-            row = db.execute(
-                "SELECT first_seen, last_notified, count FROM alert_state WHERE fingerprint = ?",
-                (fp,),
-            ).fetchone()
-            first_seen, last_notified, count = row if row else (now, 0.0, 0)
-            count += 1
-            send = row is None or now - last_notified >= throttle
-            if send:
-                last_notified = now
-            db.execute(
-                "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?, ?)",
-                (fp, first_seen, last_notified, count),
+            row = states.get(fp) or AlertStateRecord(
+                fingerprint=fp, first_seen=now, last_notified=0.0, count=0
             )
+            send = row.count == 0 or now - row.last_notified >= throttle
+            row = row.model_copy(
+                update={
+                    "count": row.count + 1,
+                    "last_notified": now if send else row.last_notified,
+                }
+            )
+            states.put(row)
+            first_seen, last_notified, count = row.first_seen, row.last_notified, row.count
             alerts.append(
                 Alert(
                     rule=f"{r.kind}_drift",

@@ -108,7 +108,7 @@ def _event_log(config: AppConfig) -> dict[str, Any]:
     from crisis_mas.middleware.metrics import event_log
 
     store = event_log(config.ops.metrics)
-    return {"status": "ok", "detail": f"{store.count()} events in {store.path}"}
+    return {"status": "ok", "detail": f"{store.count()} events in {store.where}"}
 
 
 def check_health(config: AppConfig, pool: ModelPool | None = None) -> dict[str, Any]:

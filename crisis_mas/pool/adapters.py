@@ -1,4 +1,5 @@
-"""Per-expert LoRA adapters: where they live, what they were trained from, and their vLLM ids.
+"""Per-expert LoRA adapters: where they live, what they were trained from, and their vLLM ids
+(assigned once per adapter name by the store, so no two adapters share one anywhere).
 
 An adapter directory holds peft's files plus `crisis_mas_adapter.json` (base, data hash, training
 config, prompt version, final loss) so `crisis-mas adapters list` can say what each one is.
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crisis_mas.paths import REPO_ROOT, home
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import is_embedded
 from crisis_mas.pool.training import META_FILE, AdapterInfo, sha256_file
 from crisis_mas.pool.types import AdapterRef
+
+if TYPE_CHECKING:
+    from crisis_mas.store.core import StoreRef
 
 
 def base_slug(base: str) -> str:
@@ -46,13 +51,27 @@ def read_info(path: Path) -> AdapterInfo | None:
     return info
 
 
-def adapter_ref(config: ModelConfig, expert: str, all_experts: list[str]) -> AdapterRef | None:
-    """The AdapterRef for an expert if its adapter exists; ids are stable across runs."""
+def adapter_path(config: ModelConfig, expert: str) -> Path | None:
+    """The expert's adapter directory if it holds an adapter."""
     path = adapter_dir(config, expert)
-    if not (path / "adapter_config.json").is_file():
-        return None
-    order = sorted(set(all_experts) | {expert})
-    return AdapterRef(name=expert, id=order.index(expert) + 1, path=str(path))
+    return path if (path / "adapter_config.json").is_file() else None
+
+
+def lora_ids(names: list[str], store: StoreRef = None) -> dict[str, int]:
+    """Adapter name -> vLLM int id from the store's registry: the same in every process and node
+    that shares the store, and never the same for two names (`fire@v2` vs `police@v2`)."""
+    from crisis_mas.store import open_store
+
+    return open_store(store).adapter_ids.ids(names)
+
+
+def adapter_refs(
+    config: ModelConfig, experts: list[str], store: StoreRef = None
+) -> dict[str, AdapterRef]:
+    """Expert -> AdapterRef for the experts whose adapter exists."""
+    paths = {e: p for e in experts if (p := adapter_path(config, e)) is not None}
+    ids = lora_ids(list(paths), store) if paths else {}
+    return {e: AdapterRef(name=e, id=ids[e], path=str(p)) for e, p in paths.items()}
 
 
 def list_adapters(config: ModelConfig) -> list[AdapterInfo]:

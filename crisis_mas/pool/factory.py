@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from crisis_mas.pool.adapters import adapter_ref
+from typing import TYPE_CHECKING
+
+from crisis_mas.pool.adapters import adapter_refs
 from crisis_mas.pool.base import ModelPool
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import AdapterRef
 
+if TYPE_CHECKING:
+    from crisis_mas.store.core import StoreRef
 
-def expert_adapters(config: ModelConfig, experts: list[str]) -> dict[str, AdapterRef]:
-    """Adapter per expert id, for the experts that have one (and only if adapters are enabled)."""
+
+def expert_adapters(
+    config: ModelConfig, experts: list[str], store: StoreRef = None
+) -> dict[str, AdapterRef]:
+    """Adapter per expert id, for the experts that have one (and only if adapters are enabled);
+    LoRA ids come from `store` (None: the default store), which every process building
+    requests for the same engines must share."""
     if not config.use_adapters:
         return {}
-    refs = {e: adapter_ref(config, e, experts) for e in experts}
-    return {e: r for e, r in refs.items() if r is not None}
+    return adapter_refs(config, experts, store)
 
 
 def build_pool(config: ModelConfig, adapters: list[AdapterRef]) -> ModelPool:

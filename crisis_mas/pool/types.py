@@ -7,6 +7,7 @@ backend speaks about adapters the same way; the vLLM backend converts it one-to-
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AdapterRef(BaseModel):
-    """A LoRA adapter on local disk, named and numbered the way vLLM expects."""
+    """A LoRA adapter on local disk, named and numbered the way vLLM expects: `id` is unique per
+    name across processes and nodes (`crisis_mas.pool.adapters.lora_ids`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -100,21 +102,25 @@ class ScoreResult(BaseModel):
     latency_ms: float = 0.0
 
 
-# LoRA int ids from here up belong to rollout candidates (`expert@vN` = 1000 + N): they never
-# collide with the roster's ids, so vLLM never mistakes a candidate for a cached incumbent.
-CANDIDATE_ID_BASE = 1000
+CANDIDATE_NAME = re.compile(r"^(?P<expert>.+)@v(?P<version>[0-9]+)$")
+
+
+def candidate_name(expert: str, version: int) -> str:
+    """A rollout candidate's adapter name (`expert@vN`); its int id comes from the store."""
+    return f"{expert}@v{version}"
 
 
 def is_candidate(adapter: AdapterRef) -> bool:
-    """A rollout candidate's adapter with its files on disk (pools may load it on first use)."""
+    """A rollout candidate's adapter (`expert@vN`) with its files on disk (pools may load it on
+    first use)."""
     on_disk = (Path(adapter.path) / "adapter_config.json").is_file()
-    return adapter.id >= CANDIDATE_ID_BASE and on_disk
+    return CANDIDATE_NAME.match(adapter.name) is not None and on_disk
 
 
 class ModelInfo(BaseModel):
     base: str
     backend: str
     adapters: list[str] = Field(default_factory=list)
-    # The pool also loads rollout candidates (`expert@vN`, LoRA id >= 1000) from disk on first
-    # use, so a rollout started after the pool came up can run without a restart.
+    # The pool also loads rollout candidates (`expert@vN`) from disk on first use, so a rollout
+    # started after the pool came up can run without a restart.
     loads_candidates: bool = False

@@ -1,8 +1,9 @@
 """Adapter rollout on live requests: canary routing inside `Assessor.run`, shadow runs after the
 user's report exists.
 
-The request path pays one `stat` of the run store file and, when it exists, one SELECT; it never
-creates a database and makes no model call unless a rollout is active. A candidate is only used
+The request path pays one read of the store (two SELECTs on one connection; for an embedded store
+that does not exist yet, one `stat`): it never creates a database and makes no model call unless
+a rollout is active. A candidate is only used
 when the model pool can serve it (`pool.info()` lists its `expert@vN` name, or says the pool
 loads candidates from disk on first use, as the vLLM pools and the Serve model pool do): a pool
 that cannot serve it keeps serving the incumbent instead of failing the user's request. Eval
@@ -12,18 +13,19 @@ contaminated by a canary.
 
 from __future__ import annotations
 
+import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crisis_mas.pool.types import AdapterRef, ModelInfo
 from crisis_mas.rollout.policy import Arm, Mode, route
-from crisis_mas.rollout.shadow import candidate_ref
+from crisis_mas.rollout.shadow import candidate_name
+from crisis_mas.store import existing_store
+from crisis_mas.store.records import ServingRecord
 
 if TYPE_CHECKING:
     from crisis_mas.assess import Assessor
@@ -35,18 +37,6 @@ log = logging.getLogger("crisis_mas.rollout.live")
 
 NOT_LIVE = ("eval-", "shadow-")  # run-id prefixes that never take part in a rollout
 
-_ACTIVE = """
-SELECT r.expert, r.mode, r.fraction, r.candidate, v.info
-FROM rollouts r JOIN adapter_versions v ON v.expert = r.expert AND v.version = r.candidate
-WHERE r.candidate IS NOT NULL AND r.mode IN ('shadow', 'canary')
-"""
-# The registry's incumbent (activated or promoted) of each expert: what live runs serve.
-_INCUMBENTS = """
-SELECT r.expert, 'off', 0.0, r.incumbent, v.info
-FROM rollouts r JOIN adapter_versions v ON v.expert = r.expert AND v.version = r.incumbent
-WHERE r.incumbent IS NOT NULL
-"""
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -57,11 +47,14 @@ class Candidate:
     mode: Mode
     fraction: float
     path: str
+    lora_id: int  # from the store's adapter ids: unique across experts, versions and processes
 
     @property
     def ref(self) -> AdapterRef:
-        """Its distinct LoRA identity (`expert@vN`, id 1000+N)."""
-        return candidate_ref(self.expert, self.version, self.path)
+        """Its distinct LoRA identity (`expert@vN` and its registry id)."""
+        return AdapterRef(
+            name=candidate_name(self.expert, self.version), id=self.lora_id, path=self.path
+        )
 
 
 @dataclass
@@ -73,52 +66,43 @@ class LivePlan:
     arms: dict[str, Arm] = field(default_factory=dict)
 
 
-def store_file(config: AppConfig) -> Path:
-    """The run store file that holds the registry (`store.path`, else `$CRISIS_MAS_HOME`)."""
-    if config.store.path:
-        return Path(config.store.path).expanduser()
-    from crisis_mas.paths import home
-
-    return home() / "runs.db"
-
-
-def _read(config: AppConfig, *queries: str) -> list[dict[str, Candidate]]:
-    """Expert -> version row of each query, over one connection; all {} without a registry
-    (and nothing is created)."""
-    import json
-
-    path = store_file(config)
-    if not path.is_file():
-        return [{} for _ in queries]
+def _read(config: AppConfig) -> tuple[dict[str, Candidate], dict[str, Candidate]]:
+    """(expert -> registry incumbent, expert -> active shadow/canary candidate) over one
+    connection; both {} without a store (nothing is created) or when it cannot be read."""
     try:
-        with closing(sqlite3.connect(path, timeout=5)) as db:
-            results = [db.execute(q).fetchall() for q in queries]
-    except sqlite3.Error as err:  # no registry tables yet, or a locked/broken file
-        if "no such table" not in str(err):
-            log.warning("rollout registry unreadable (%s): serving incumbents", err)
-        return [{} for _ in queries]
-    out: list[dict[str, Candidate]] = []
-    for rows in results:
-        found = {}
-        for expert, mode, fraction, version, info in rows:
-            try:
-                path_ = str(json.loads(info).get("path", ""))
-            except ValueError:
-                log.warning("rollout registry: unreadable metadata of %s v%s", expert, version)
-                continue
-            found[expert] = Candidate(expert, int(version), mode, float(fraction), path_)
-        out.append(found)
-    return out
+        store = existing_store(config.store)
+        if store is None:
+            return {}, {}
+        incumbents, active = store.registry.serving()
+        names = [candidate_name(r.expert, r.version) for r in (*incumbents, *active)]
+        ids = store.adapter_ids.ids(names) if names else {}
+    except Exception as err:  # a locked, broken or unreachable store: serve incumbents
+        log.warning("rollout registry unreadable (%s): serving incumbents", err)
+        return {}, {}
+    return _candidates(incumbents, ids), _candidates(active, ids)
+
+
+def _candidates(rows: list[ServingRecord], ids: dict[str, int]) -> dict[str, Candidate]:
+    found = {}
+    for r in rows:
+        try:
+            path = str(json.loads(r.info).get("path", ""))
+        except ValueError:
+            log.warning("rollout registry: unreadable metadata of %s v%s", r.expert, r.version)
+            continue
+        name = candidate_name(r.expert, r.version)
+        found[r.expert] = Candidate(r.expert, r.version, r.mode, r.fraction, path, ids[name])  # type: ignore[arg-type]
+    return found
 
 
 def active_candidates(config: AppConfig) -> dict[str, Candidate]:
     """Expert -> its candidate in shadow or canary mode; {} without a registry (nothing created)."""
-    return _read(config, _ACTIVE)[0]
+    return _read(config)[1]
 
 
 def incumbents(config: AppConfig) -> dict[str, Candidate]:
     """Expert -> the registry's incumbent version (activated or promoted); {} without one."""
-    return _read(config, _INCUMBENTS)[0]
+    return _read(config)[0]
 
 
 def _same_dir(a: str, b: str) -> bool:
@@ -182,7 +166,7 @@ def plan_run(
         return None
     configured = configured or {}
     try:
-        current, active = _read(config, _INCUMBENTS, _ACTIVE)  # one connection per run
+        current, active = _read(config)  # one connection per run
         promoted = {
             e: c
             for e, c in current.items()
@@ -217,7 +201,7 @@ def record_run(config: AppConfig, plan: LivePlan | None, report: Report) -> None
     from crisis_mas.rollout.registry import Registry, samples_from_report
 
     try:
-        reg = Registry(store_file(config), config.rollout)
+        reg = Registry(config.store, config.rollout)
         samples = samples_from_report(report, plan.arms)
         reg.record_many({e: [s] for e, s in samples.items() if e in plan.arms})
         for e in plan.arms:
@@ -289,7 +273,7 @@ def run_shadows(
         return None
     counter = shadow_counter()
     try:
-        reg = Registry(store_file(config), config.rollout)
+        reg = Registry(config.store, config.rollout)
         shadow = run_shadow(assessor, scenario, report, candidates, reg)
         for e in candidates:
             _check(reg, e)

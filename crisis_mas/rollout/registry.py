@@ -1,4 +1,4 @@
-"""The adapter registry and rollout state, in the run store's SQLite file.
+"""The adapter registry and rollout state, kept in the store (`crisis_mas.store.registry`).
 
 Every adapter version is registered with its base, training-data hash, training config and the
 eval results attached to it. Per expert, a rollout names the incumbent (serving) version and an
@@ -8,9 +8,6 @@ and `auto_check` / `promote` / `rollback` apply the pure rules of `crisis_mas.ro
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +16,6 @@ from pydantic import BaseModel
 
 from crisis_mas.errors import InputError
 from crisis_mas.evals.compare import Comparison
-from crisis_mas.paths import home
 from crisis_mas.report.model import Report
 from crisis_mas.rollout.config import RolloutConfig
 from crisis_mas.rollout.policy import (
@@ -34,39 +30,8 @@ from crisis_mas.rollout.policy import (
     check_rollback,
     route,
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS adapter_versions (
-    expert TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    registered_at TEXT NOT NULL,
-    info TEXT NOT NULL,
-    evals TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (expert, version)
-);
-CREATE TABLE IF NOT EXISTS rollouts (
-    expert TEXT PRIMARY KEY,
-    incumbent INTEGER,
-    candidate INTEGER,
-    mode TEXT NOT NULL,
-    fraction REAL NOT NULL,
-    started_at TEXT NOT NULL,
-    note TEXT
-);
-CREATE TABLE IF NOT EXISTS rollout_samples (
-    run_id TEXT NOT NULL,
-    expert TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    arm TEXT NOT NULL,
-    error INTEGER NOT NULL,
-    hazmat INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    agrees INTEGER,
-    ts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rollout_samples_expert ON rollout_samples(expert, version);
-"""
+from crisis_mas.store import StoreRef, open_store
+from crisis_mas.store.records import AdapterVersionRecord, RolloutRecord, SampleRecord
 
 Status = Literal["registered", "active", "candidate", "retired", "rolled_back"]
 
@@ -121,17 +86,9 @@ def samples_from_report(report: Report, arms: dict[str, Arm]) -> dict[str, Sampl
 
 
 class Registry:
-    def __init__(self, path: str | Path | None = None, cfg: RolloutConfig | None = None):
-        self.path = Path(path).expanduser() if path else home() / "runs.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, store: StoreRef = None, cfg: RolloutConfig | None = None):
+        self.repo = open_store(store).registry
         self.cfg = cfg or RolloutConfig()
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
 
     # -- versions -------------------------------------------------------------------------------
     def register(self, info: dict[str, Any], status: Status = "registered") -> AdapterVersion:
@@ -145,15 +102,7 @@ class Registry:
                 info.get("training", {}),
             ):
                 return v
-        with closing(self._connect()) as db, db:
-            (top,) = db.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM adapter_versions WHERE expert = ?", (expert,)
-            ).fetchone()
-            db.execute(
-                "INSERT INTO adapter_versions VALUES (?, ?, ?, ?, ?, '{}')",
-                (expert, top + 1, status, _now(), json.dumps(info)),
-            )
-        return self.version(expert, top + 1)
+        return self.version(expert, self.repo.add_version(expert, status, _now(), info))
 
     def register_dir(self, path: str | Path) -> AdapterVersion:
         from crisis_mas.pool.adapters import read_info
@@ -163,89 +112,66 @@ class Registry:
             raise InputError(f"{path}: not an adapter directory (no crisis_mas_adapter.json)")
         return self.register(info.model_dump(mode="json", exclude={"stale"}))
 
-    def _row(self, r: tuple) -> AdapterVersion:
-        info = json.loads(r[4])
+    @staticmethod
+    def _version(r: AdapterVersionRecord) -> AdapterVersion:
+        info = r.info
         return AdapterVersion(
-            expert=r[0],
-            version=r[1],
-            status=r[2],
-            registered_at=r[3],
+            expert=r.expert,
+            version=r.version,
+            status=r.status,  # type: ignore[arg-type]
+            registered_at=r.registered_at,
             path=info.get("path", ""),
             base=info.get("base", ""),
             data_sha256=info.get("data_sha256", ""),
             training=info.get("training", {}),
             prompt_version=info.get("prompt_version"),
             final_loss=info.get("final_loss"),
-            evals=json.loads(r[5]),
+            evals=r.evals,
         )
 
     def versions(self, expert: str | None = None) -> list[AdapterVersion]:
-        q, args = "SELECT * FROM adapter_versions", ()
-        if expert:
-            q, args = q + " WHERE expert = ?", (expert,)
-        with closing(self._connect()) as db:
-            rows = db.execute(q + " ORDER BY expert, version", args).fetchall()
-        return [self._row(r) for r in rows]
+        return [self._version(r) for r in self.repo.versions(expert)]
 
     def version(self, expert: str, version: int) -> AdapterVersion:
-        with closing(self._connect()) as db:
-            r = db.execute(
-                "SELECT * FROM adapter_versions WHERE expert = ? AND version = ?", (expert, version)
-            ).fetchone()
+        r = self.repo.version(expert, version)
         if r is None:
             raise InputError(f"no adapter version {expert} v{version} in the registry")
-        return self._row(r)
-
-    def _set_status(self, db: sqlite3.Connection, expert: str, version: int, s: Status) -> None:
-        db.execute(
-            "UPDATE adapter_versions SET status = ? WHERE expert = ? AND version = ?",
-            (s, expert, version),
-        )
+        return self._version(r)
 
     def attach_eval(self, expert: str, version: int, key: str, result: dict[str, Any]) -> None:
         """Keep eval results with the version (`comparison` is what promotion reads)."""
         v = self.version(expert, version)
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "UPDATE adapter_versions SET evals = ? WHERE expert = ? AND version = ?",
-                (json.dumps({**v.evals, key: result}), expert, version),
-            )
+        self.repo.set_evals(expert, version, {**v.evals, key: result})
 
     # -- rollouts -------------------------------------------------------------------------------
     def rollout(self, expert: str) -> Rollout | None:
-        with closing(self._connect()) as db:
-            r = db.execute("SELECT * FROM rollouts WHERE expert = ?", (expert,)).fetchone()
-        return None if r is None else Rollout(**dict(zip(Rollout.model_fields, r, strict=True)))
+        r = self.repo.rollout(expert)
+        return None if r is None else Rollout(**r.model_dump())
 
     def rollouts(self) -> list[Rollout]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM rollouts ORDER BY expert").fetchall()
-        return [Rollout(**dict(zip(Rollout.model_fields, r, strict=True))) for r in rows]
+        return [Rollout(**r.model_dump()) for r in self.repo.rollouts()]
 
-    def _save_rollout(self, db: sqlite3.Connection, r: Rollout) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO rollouts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (r.expert, r.incumbent, r.candidate, r.mode, r.fraction, r.started_at, r.note),
-        )
+    def _save(self, r: Rollout, statuses: dict[int, Status]) -> None:
+        self.repo.save_rollout(RolloutRecord(**r.model_dump()), dict(statuses))
 
     def activate(self, expert: str, version: int) -> Rollout:
         """Make a version the incumbent directly (first deployment of an expert)."""
         self.version(expert, version)
         cur = self.rollout(expert)
-        with closing(self._connect()) as db, db:
-            if cur and cur.incumbent and cur.incumbent != version:
-                self._set_status(db, expert, cur.incumbent, "retired")
-            self._set_status(db, expert, version, "active")
-            r = Rollout(
-                expert=expert,
-                incumbent=version,
-                candidate=None,
-                mode="off",
-                fraction=0.0,
-                started_at=_now(),
-                note="activated",
-            )
-            self._save_rollout(db, r)
+        statuses: dict[int, Status] = {}
+        if cur and cur.incumbent and cur.incumbent != version:
+            statuses[cur.incumbent] = "retired"
+        statuses[version] = "active"
+        r = Rollout(
+            expert=expert,
+            incumbent=version,
+            candidate=None,
+            mode="off",
+            fraction=0.0,
+            started_at=_now(),
+            note="activated",
+        )
+        self._save(r, statuses)
         return r
 
     def start(
@@ -267,9 +193,7 @@ class Registry:
             started_at=_now(),
             note=f"{mode} started",
         )
-        with closing(self._connect()) as db, db:
-            self._set_status(db, expert, candidate, "candidate")
-            self._save_rollout(db, r)
+        self._save(r, {candidate: "candidate"})
         return r
 
     def route(self, expert: str, run_id: str) -> tuple[Route, int | None, int | None]:
@@ -308,46 +232,19 @@ class Registry:
                 continue
             for smp in xs:
                 version = r.candidate if smp.arm == "candidate" else r.incumbent
+                if version is None:
+                    continue
                 rows.append(
-                    (
-                        smp.run_id,
-                        expert,
-                        version,
-                        smp.arm,
-                        int(smp.error),
-                        int(smp.hazmat),
-                        smp.latency_ms,
-                        None if smp.agrees is None else int(smp.agrees),
-                        _now(),
-                    )
+                    SampleRecord(expert=expert, version=version, ts=_now(), **smp.model_dump())
                 )
-        if not rows:
-            return
-        with closing(self._connect()) as db, db:
-            db.executemany("INSERT INTO rollout_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.repo.add_samples(rows)
 
     def samples(self, expert: str) -> list[Sample]:
         r = self.rollout(expert)
         if r is None or r.candidate is None:
             return []
-        with closing(self._connect()) as db:
-            rows = db.execute(
-                "SELECT run_id, arm, error, hazmat, latency_ms, agrees FROM rollout_samples"
-                " WHERE expert = ? AND ((arm = 'candidate' AND version = ?) OR"
-                " (arm = 'incumbent' AND version = ?)) AND ts >= ?",
-                (expert, r.candidate, r.incumbent, r.started_at),
-            ).fetchall()
-        return [
-            Sample(
-                run_id=x[0],
-                arm=x[1],
-                error=bool(x[2]),
-                hazmat=bool(x[3]),
-                latency_ms=x[4],
-                agrees=None if x[5] is None else bool(x[5]),
-            )
-            for x in rows
-        ]
+        rows = self.repo.samples(expert, r.candidate, r.incumbent, r.started_at)
+        return [Sample(**x.model_dump(include=set(Sample.model_fields))) for x in rows]
 
     def status(self, expert: str) -> RolloutStatus | None:
         r = self.rollout(expert)
@@ -376,9 +273,7 @@ class Registry:
         if r is None or r.candidate is None:
             raise InputError(f"{expert} has no candidate to roll back")
         out = r.model_copy(update={"candidate": None, "mode": "off", "note": reason[:500]})
-        with closing(self._connect()) as db, db:
-            self._set_status(db, expert, r.candidate, "rolled_back")
-            self._save_rollout(db, out)
+        self._save(out, {r.candidate: "rolled_back"})
         return out
 
     def auto_check(self, expert: str) -> Verdict:

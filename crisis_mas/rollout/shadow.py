@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crisis_mas.pool.types import CANDIDATE_ID_BASE, AdapterRef
+from crisis_mas.pool.adapters import lora_ids
+from crisis_mas.pool.types import AdapterRef, candidate_name
 from crisis_mas.report.model import Report
 from crisis_mas.rollout.policy import Sample
+from crisis_mas.store import StoreRef
 
 if TYPE_CHECKING:
     from crisis_mas.assess import Assessor
     from crisis_mas.rollout.registry import Registry
     from crisis_mas.scenario import Scenario
 
-SHADOW_ID_BASE = CANDIDATE_ID_BASE  # LoRA int ids of candidates: never collide with serving ids
+__all__ = ["candidate_name", "candidate_ref", "run_shadow", "shadow_samples"]
 
 
-def candidate_ref(expert: str, version: int, path: str) -> AdapterRef:
-    """A distinct adapter identity for the candidate: vLLM caches LoRAs by int id, so reusing
-    the incumbent's id would silently run the incumbent's weights."""
-    return AdapterRef(name=f"{expert}@v{version}", id=SHADOW_ID_BASE + version, path=path)
+def candidate_ref(expert: str, version: int, path: str, store: StoreRef = None) -> AdapterRef:
+    """A distinct adapter identity for the candidate (`expert@vN`, its id from the store's
+    adapter ids): vLLM caches LoRAs by int id, so an id shared with the incumbent or with another
+    expert's candidate would silently run the wrong weights."""
+    name = candidate_name(expert, version)
+    return AdapterRef(name=name, id=lora_ids([name], store)[name], path=path)
 
 
 def shadow_samples(incumbent: Report, shadow: Report, expert: str) -> tuple[Sample, Sample] | None:
@@ -75,7 +79,9 @@ def run_shadow(
     shadow._retriever, shadow._tracer = assessor.retriever(), assessor.tracer()
     shadow.adapters = {
         **shadow.adapters,
-        **{e: candidate_ref(e, v, p) for e, (v, p) in candidates.items() if e in experts},
+        **{
+            e: candidate_ref(e, v, p, cfg.store) for e, (v, p) in candidates.items() if e in experts
+        },
     }
     report = shadow.run(scenario, experts, f"shadow-{incumbent.run_id}")
     if registry is not None:

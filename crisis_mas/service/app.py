@@ -53,7 +53,9 @@ class ApiIngress:
             check_bind(host, token, cfg.api.token_env)
         from crisis_mas.experts.profiles import load_profiles
 
-        adapters = expert_adapters(cfg.crisis_mas.model, list(load_profiles()))
+        adapters = expert_adapters(
+            cfg.crisis_mas.model, list(load_profiles()), cfg.crisis_mas.store
+        )
         info = ModelInfo(
             base=cfg.crisis_mas.model.base,
             backend="vllm",
@@ -85,7 +87,9 @@ def build_app_from_config(cfg: ServeAppConfig) -> Application:
     ingress = serve.deployment(ApiIngress, name=INGRESS_DEPLOYMENT).options(**cfg.ingress_options())
     model = cfg.crisis_mas.model
     engine_args: dict[str, Any] = model.model_dump(mode="json")
-    return ingress.bind(pool.bind(engine_args, _executor_backend(cfg)), cfg.model_dump(mode="json"))
+    store = cfg.crisis_mas.store.model_dump(mode="json")  # the same LoRA ids as the ingress
+    pool_app = pool.bind(engine_args, _executor_backend(cfg), store)
+    return ingress.bind(pool_app, cfg.model_dump(mode="json"))
 
 
 def _executor_backend(cfg: ServeAppConfig) -> str | None:

@@ -39,6 +39,7 @@ from crisis_mas.pool.types import (
     ScoreResult,
 )
 from crisis_mas.service.streaming import CallControl, ModelCancelled, current_control
+from crisis_mas.store.config import StoreConfig
 
 ErrorKind = Literal["rejected", "timeout", "unavailable", "error"]
 _ERRORS: dict[str, type[ModelPoolError]] = {
@@ -86,22 +87,29 @@ def replica_id() -> str:
         return f"pid-{os.getpid()}"
 
 
-def roster_adapters(config: ModelConfig) -> list[AdapterRef]:
-    """Adapters of the whole expert roster, numbered exactly as `Assessor` numbers them."""
+def roster_adapters(config: ModelConfig, store: StoreConfig | None = None) -> list[AdapterRef]:
+    """Adapters of the whole expert roster, numbered by the store's adapter ids exactly as the
+    ingress's `Assessor` numbers them (both must use the same store)."""
     from crisis_mas.experts.profiles import load_profiles
     from crisis_mas.pool.factory import expert_adapters
 
-    return list(expert_adapters(config, list(load_profiles())).values())
+    return list(expert_adapters(config, list(load_profiles()), store).values())
 
 
 class ModelPoolServer:
     """Serve deployment body: one AsyncLLM with all adapters; batches in, `PoolReply` out."""
 
-    def __init__(self, model: dict[str, Any], executor_backend: str | None = None):
+    def __init__(
+        self,
+        model: dict[str, Any],
+        executor_backend: str | None = None,
+        store: dict[str, Any] | None = None,
+    ):
         self.config = ModelConfig.model_validate(model)
+        store_cfg = StoreConfig.model_validate(store) if store is not None else None
         self.replica = replica_id()
         extra = {"distributed_executor_backend": executor_backend} if executor_backend else None
-        self.engine = AsyncEngine(self.config, roster_adapters(self.config), extra)
+        self.engine = AsyncEngine(self.config, roster_adapters(self.config, store_cfg), extra)
         self.engine.start()
 
     async def generate(self, requests: list[GenerationRequest], timeout_s: float) -> PoolReply:

@@ -1,68 +1,35 @@
-"""Async assessment jobs (`POST /v1/assessments?mode=async`), kept in SQLite beside the run store.
+"""Async assessment jobs (`POST /v1/assessments?mode=async`), kept in the store beside the runs.
 
-A job row survives its replica: any ingress replica can answer `GET /v1/jobs/{id}`, and the report
-itself lives in the run store. The replica running a job refreshes `updated_at` (a heartbeat); a
-running job whose heartbeat stops (its replica died) is reported as failed, never as running
-forever.
+A job row survives its replica: any ingress replica (on any node sharing the store) can answer
+`GET /v1/jobs/{id}`, and the report itself lives in the run store. The replica running a job
+refreshes `updated_at` (a heartbeat); a running job whose heartbeat stops (its replica died) is
+reported as failed, never as running forever.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
-from contextlib import closing
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from crisis_mas.store import StoreRef, open_store
+from crisis_mas.store.records import JobRecord
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 FINISHED = ("succeeded", "failed", "cancelled")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    owner TEXT NOT NULL,
-    scenario_id TEXT NOT NULL,
-    run_id TEXT,
-    error TEXT,
-    error_status INTEGER
-);
-"""
 
+class Job(JobRecord):
+    """A job as the API reports it. `error_status` is the HTTP status the synchronous call would
+    have returned for the failure (422, 503...)."""
 
-_COLUMNS = "job_id, status, created_at, updated_at, owner, scenario_id, run_id, error, error_status"
-
-
-class Job(BaseModel):
-    job_id: str
     status: JobStatus
-    created_at: float
-    updated_at: float
-    owner: str
-    scenario_id: str
-    run_id: str | None = None
-    error: str | None = None
-    # The HTTP status the synchronous call would have returned for this failure (422, 503...).
-    error_status: int | None = None
 
 
 class JobStore:
-    def __init__(self, path: Path, stale_after_s: float = 60.0):
-        self.path = path
+    def __init__(self, store: StoreRef = None, stale_after_s: float = 60.0):
+        self.repo = open_store(store).jobs
         self.stale_after_s = stale_after_s
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
 
     def create(self, owner: str, scenario_id: str) -> Job:
         now = time.time()
@@ -74,11 +41,7 @@ class JobStore:
             owner=owner,
             scenario_id=scenario_id,
         )
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job.job_id, job.status, now, now, owner, scenario_id, None, None, None),
-            )
+        self.repo.create(job)
         return job
 
     def update(
@@ -90,52 +53,28 @@ class JobStore:
         error_status: int | None = None,
     ) -> None:
         """Set a job's status; a cancelled job stays cancelled (its run may still finish)."""
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "UPDATE jobs SET status = ?, updated_at = ?, run_id = ?, error = ?, "
-                "error_status = ? WHERE job_id = ? AND status != 'cancelled'",
-                (status, time.time(), run_id, error, error_status, job_id),
-            )
+        self.repo.update(job_id, status, time.time(), run_id, error, error_status)
 
     def cancel(self, job_id: str) -> Job | None:
         """Mark a queued or running job cancelled; returns the job as it is now (None if
         unknown). A finished job is left as it is."""
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "UPDATE jobs SET status = 'cancelled', updated_at = ?, error = ? "
-                "WHERE job_id = ? AND status IN ('queued', 'running')",
-                (time.time(), "cancelled by the operator", job_id),
-            )
+        self.repo.cancel(job_id, time.time(), "cancelled by the operator")
         return self.get(job_id)
 
     def heartbeat(self, owner: str) -> int:
         """Refresh every unfinished job of this replica; returns how many."""
-        with closing(self._connect()) as db, db:
-            cur = db.execute(
-                "UPDATE jobs SET updated_at = ? "
-                "WHERE owner = ? AND status IN ('queued', 'running')",
-                (time.time(), owner),
-            )
-            return cur.rowcount
+        return self.repo.heartbeat(owner, time.time())
 
     def list(self, limit: int = 50, status: JobStatus | None = None) -> list[Job]:
         """Jobs newest first (a lost replica's jobs read as failed, as in `get`)."""
-        where, args = ("WHERE status = ?", [status]) if status else ("", [])
-        with closing(self._connect()) as db:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
-                (*args, limit),
-            ).fetchall()
         now = time.time()
-        return [self._fresh(Job(**dict(zip(Job.model_fields, r, strict=True))), now) for r in rows]
+        return [self._fresh(Job(**r.model_dump()), now) for r in self.repo.list(limit, status)]
 
     def get(self, job_id: str, now: float | None = None) -> Job | None:
-        with closing(self._connect()) as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        if row is None:
+        r = self.repo.get(job_id)
+        if r is None:
             return None
-        job = Job(**dict(zip(Job.model_fields, row, strict=True)))
-        return self._fresh(job, time.time() if now is None else now)
+        return self._fresh(Job(**r.model_dump()), time.time() if now is None else now)
 
     def _fresh(self, job: Job, now: float) -> Job:
         if job.status in ("queued", "running") and now - job.updated_at > self.stale_after_s:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.types import GenerationRequest
 from crisis_mas.report.model import Report
+from crisis_mas.report.records import report_from
 from crisis_mas.scenario import Scenario
 from crisis_mas.service.config import ServeAppConfig
 from crisis_mas.service.errors import ApiError, model_error
@@ -58,7 +59,7 @@ class ApiState:
         on_close: Callable[[], None] | None = None,
     ):
         from crisis_mas.runtime import serving_assessor
-        from crisis_mas.store.runs import RunStore
+        from crisis_mas.store import open_store
 
         self.settings = settings
         self.config = settings.crisis_mas
@@ -70,8 +71,9 @@ class ApiState:
         # Live progress of jobs (server-sent events): every run's events, routed by run id.
         self.progress = ProgressHub()
         self.assessor = serving_assessor(self.config, pool=pool, on_event=self.progress.publish)
-        self.runs = RunStore(self.config.store.path)
-        self.jobs = JobStore(self.runs.path.parent / "jobs.db", settings.api.job_stale_after_s)
+        self.store = open_store(self.config.store)  # runs, jobs, registry... (one database)
+        self.runs = self.store.runs
+        self.jobs = JobStore(self.store, settings.api.job_stale_after_s)
         api = settings.api
         self.assess_threads = ThreadPoolExecutor(
             api.max_concurrent_assessments, thread_name_prefix="assess"
@@ -90,6 +92,10 @@ class ApiState:
         self._shadow_idle.set()
         self._busy_lock = threading.Lock()
         self._inflight = 0
+
+    def report(self, run_id: str) -> Report | None:
+        """A stored run's report (None when unknown)."""
+        return report_from(self.runs.get(run_id))
 
     def warmup(self) -> None:
         """Open the knowledge base now (not racing on the first requests); failures are logged

@@ -1,76 +1,57 @@
-"""Eval runs in the run store: an `eval_runs` table beside `runs` in the same SQLite file, plus
-the reference eval per suite that concept drift compares fresh runs against."""
+"""Stored eval runs (`EvalRun.to_record`), and the reference eval per suite that concept drift
+compares fresh runs against."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crisis_mas.evals.results import EvalRun
-from crisis_mas.paths import home
+from sqlalchemy import select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS eval_runs (
-    eval_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    suite TEXT NOT NULL,
-    config TEXT NOT NULL,
-    top1_acceptable_rate REAL NOT NULL,
-    run TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS eval_runs_created ON eval_runs(created_at);
-CREATE TABLE IF NOT EXISTS eval_reference (suite TEXT PRIMARY KEY, eval_id TEXT NOT NULL);
-"""
+from crisis_mas.store.records import EvalRecord
+from crisis_mas.store.schema import eval_reference, eval_runs
+from crisis_mas.store.sql import upsert
+
+if TYPE_CHECKING:
+    from crisis_mas.store.base import Transactions
+
+_COLS = (
+    eval_runs.c.eval_id,
+    eval_runs.c.created_at,
+    eval_runs.c.suite,
+    eval_runs.c.config,
+    eval_runs.c.top1_acceptable_rate,
+    eval_runs.c.run.label("document"),
+)
 
 
-class EvalStore:
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path).expanduser() if path else home() / "runs.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
+class EvalRepo:
+    def __init__(self, store: Transactions) -> None:
+        self.store = store
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+    def save(self, rec: EvalRecord) -> None:
+        values = rec.model_dump(exclude={"document"}) | {"run": rec.document}
+        with self.store.write() as conn:
+            upsert(conn, eval_runs, values, ("eval_id",))
 
-    def save(self, run: EvalRun) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO eval_runs VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    run.eval_id,
-                    run.created_at,
-                    run.suite,
-                    run.config,
-                    run.metrics.top1_acceptable_rate,
-                    run.model_dump_json(),
-                ),
-            )
+    def get(self, eval_id: str) -> EvalRecord | None:
+        with self.store.read() as conn:
+            r = conn.execute(select(*_COLS).where(eval_runs.c.eval_id == eval_id)).first()
+        return EvalRecord(**r._mapping) if r else None
 
-    def get(self, eval_id: str) -> EvalRun | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT run FROM eval_runs WHERE eval_id = ?", (eval_id,)).fetchone()
-        return EvalRun.model_validate_json(row[0]) if row else None
-
-    def list(self, suite: str | None = None, limit: int = 20) -> list[EvalRun]:
-        q, args = "SELECT run FROM eval_runs", ()
+    def list(self, suite: str | None = None, limit: int = 20) -> list[EvalRecord]:
+        """Newest first."""
+        q = select(*_COLS).order_by(eval_runs.c.created_at.desc(), eval_runs.c.seq.desc())
         if suite:
-            q, args = q + " WHERE suite = ?", (suite,)
-        q += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        with closing(self._connect()) as db:
-            rows = db.execute(q, (*args, limit)).fetchall()
-        return [EvalRun.model_validate_json(r[0]) for r in rows]
+            q = q.where(eval_runs.c.suite == suite)
+        with self.store.read() as conn:
+            return [EvalRecord(**r._mapping) for r in conn.execute(q.limit(limit))]
 
     def set_reference(self, suite: str, eval_id: str) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute("INSERT OR REPLACE INTO eval_reference VALUES (?, ?)", (suite, eval_id))
+        with self.store.write() as conn:
+            upsert(conn, eval_reference, {"suite": suite, "eval_id": eval_id}, ("suite",))
 
-    def reference(self, suite: str) -> EvalRun | None:
-        with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT eval_id FROM eval_reference WHERE suite = ?", (suite,)
-            ).fetchone()
-        return self.get(row[0]) if row else None
+    def reference(self, suite: str) -> EvalRecord | None:
+        q = select(eval_reference.c.eval_id).where(eval_reference.c.suite == suite)
+        with self.store.read() as conn:
+            eval_id = conn.execute(q).scalar()
+        return self.get(eval_id) if eval_id else None

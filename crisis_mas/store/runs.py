@@ -1,90 +1,69 @@
-"""The local run store (SQLite): every report is kept, so `runs list` / `runs show` and the HTTP
-API read the same history. Writes are single transactions; WAL keeps readers off the writer."""
+"""Stored runs: every report is kept, so `runs list` / `runs show` and the HTTP API read the
+same history. A record holds the listing columns and the report's JSON (`Report.to_record`)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from sqlalchemy import select
 
-from crisis_mas.paths import home
-from crisis_mas.report.model import Report
+from crisis_mas.store.records import RunRecord, RunSummary
+from crisis_mas.store.schema import runs
+from crisis_mas.store.sql import upsert
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    scenario_id TEXT NOT NULL,
-    scenario_type TEXT NOT NULL,
-    recommended TEXT,
-    experts TEXT NOT NULL,
-    report TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
-"""
+if TYPE_CHECKING:
+    from crisis_mas.store.base import Transactions
+
+_SUMMARY = (
+    runs.c.run_id,
+    runs.c.created_at,
+    runs.c.scenario_id,
+    runs.c.scenario_type,
+    runs.c.recommended,
+    runs.c.experts,
+)
 
 
-class RunSummary(BaseModel):
-    run_id: str
-    created_at: str
-    scenario_id: str
-    scenario_type: str
-    recommended: str | None
-    experts: list[str]
+class RunRepo:
+    def __init__(self, store: Transactions) -> None:
+        self.store = store
 
-
-class RunStore:
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path).expanduser() if path else home() / "runs.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
-
-    def save(self, report: Report) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    report.run_id,
-                    report.created_at,
-                    report.scenario_id,
-                    report.scenario_type,
-                    report.decision.recommended,
-                    json.dumps([a.expert_id for a in report.assessments]),
-                    report.model_dump_json(),
-                ),
+    def save(self, rec: RunRecord) -> None:
+        """Insert or replace the run with this id (one transaction)."""
+        with self.store.write() as conn:
+            upsert(
+                conn,
+                runs,
+                {
+                    "run_id": rec.run_id,
+                    "created_at": rec.created_at,
+                    "scenario_id": rec.scenario_id,
+                    "scenario_type": rec.scenario_type,
+                    "recommended": rec.recommended,
+                    "experts": json.dumps(rec.experts),
+                    "report": rec.document,
+                },
+                ("run_id",),
             )
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self.store.read() as conn:
+            row = conn.execute(select(*_SUMMARY, runs.c.report).where(runs.c.run_id == run_id))
+            r = row.first()
+        if r is None:
+            return None
+        return RunRecord(**_summary(r).model_dump(), document=r.report)
 
     def list(self, limit: int = 20, scenario_id: str | None = None) -> list[RunSummary]:
-        q = "SELECT run_id, created_at, scenario_id, scenario_type, recommended, experts FROM runs"
-        args: tuple = ()
+        """Newest first (creation time, then insertion order)."""
+        q = select(*_SUMMARY).order_by(runs.c.created_at.desc(), runs.c.seq.desc()).limit(limit)
         if scenario_id:
-            q += " WHERE scenario_id = ?"
-            args = (scenario_id,)
-        q += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        with closing(self._connect()) as db:
-            rows = db.execute(q, (*args, limit)).fetchall()
-        return [
-            RunSummary(
-                run_id=r[0],
-                created_at=r[1],
-                scenario_id=r[2],
-                scenario_type=r[3],
-                recommended=r[4],
-                experts=json.loads(r[5]),
-            )
-            for r in rows
-        ]
+            q = q.where(runs.c.scenario_id == scenario_id)
+        with self.store.read() as conn:
+            return [_summary(r) for r in conn.execute(q)]
 
-    def get(self, run_id: str) -> Report | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT report FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return Report.model_validate_json(row[0]) if row else None
+
+def _summary(r: object) -> RunSummary:
+    m = r._mapping  # type: ignore[attr-defined]
+    return RunSummary(**{**m, "experts": json.loads(m["experts"])})

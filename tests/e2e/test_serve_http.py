@@ -33,7 +33,7 @@ from crisis_mas.pool.training import TrainingConfig
 from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
 from crisis_mas.service.client import CrisisMasClient
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -371,6 +371,6 @@ def test_graceful_shutdown_leaves_no_process_and_keeps_runs(server: Server) -> N
     assert server.proc.wait(5) == 0, server.log.read_text()[-2000:]
     assert "stopped" in server.log.read_text()
     assert time.monotonic() - t0 < 60
-    store = RunStore(server.home / "runs.db")  # a restart finds every run on disk
+    store = open_store(server.home / "runs.db").runs  # a restart finds every run on disk
     for run_id in server.run_ids:
         assert store.get(run_id) is not None

@@ -4,6 +4,7 @@ embeddings, concept drift from stored eval runs, and alerts through the ops mech
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ from crisis_mas.monitor.drift import (
     record_input,
     reference_texts,
 )
-from crisis_mas.store.runs import RunStore
+from crisis_mas.report.records import run_record
+from crisis_mas.store import open_store
 
 SHIFTED = [
     "cyber_attack: Ransomware on the hospital IT systems. Patient records are encrypted.",
@@ -58,11 +60,12 @@ def test_data_drift_raised_on_shifted_inputs_real_embeddings() -> None:
 def test_recent_inputs_come_from_live_runs(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     s = scenario("karditsa_flood")
-    runs = RunStore(db)
-    runs.save(make_report(s, s.alternative_ids[0], run_id="live-1", created_at="2026-11-23T10"))
-    runs.save(make_report(s, s.alternative_ids[0], run_id="eval-x-flood_001-0"))
+    runs = open_store(db).runs
+    pick = s.alternative_ids[0]
+    runs.save(run_record(make_report(s, pick, run_id="live-1", created_at="2026-11-23T10")))
+    runs.save(run_record(make_report(s, pick, run_id="eval-x-flood_001-0")))
     other = s.model_copy(update={"description": "A dam failed upstream.", "name": "Dam failure"})
-    runs.save(make_report(s, s.alternative_ids[0], run_id="live-2", created_at="2026-11-23T11"))
+    runs.save(run_record(make_report(s, pick, run_id="live-2", created_at="2026-11-23T11")))
     record_input("live-2", other, db)
     texts = recent_texts(db, 10)
     assert len(texts) == 2  # the eval run is not a live input
@@ -90,9 +93,7 @@ def test_concept_drift_from_accuracy_drop() -> None:
 
 
 def test_alerts_go_through_ops_mechanism_and_throttle(tmp_path: Path) -> None:
-    cfg = AppConfig.model_validate(
-        {"ops": {"metrics": {"events_path": str(tmp_path / "events.db")}}}
-    )
+    cfg = AppConfig.model_validate({"store": {"url": f"sqlite:///{tmp_path / 'one.db'}"}})
     hit = DriftResult(kind="data", value=0.6, threshold=0.35, drifted=True, n=6, message="m")
     ok = DriftResult(kind="concept", value=0.0, threshold=0.1, drifted=False, n=8, message="ok")
     first = raise_alerts([hit, ok], cfg, now=1000.0, notify=False)
@@ -101,19 +102,22 @@ def test_alerts_go_through_ops_mechanism_and_throttle(tmp_path: Path) -> None:
     assert not again[0].notify and again[0].count == 2  # throttled repeat
     later = raise_alerts([hit], cfg, now=1010.0 + cfg.ops.alerts.throttle_s, notify=False)
     assert later[0].notify
+    # the throttle state lives in the deployment's one store (store.url), beside the runs
+    with sqlite3.connect(tmp_path / "one.db") as db:
+        assert db.execute("SELECT count FROM alert_state").fetchall() == [(3,)]
 
 
 def test_drift_check_command(tmp_path: Path) -> None:
     from crisis_mas.cli.drift import drift_check
-    from crisis_mas.store.evals import EvalStore
 
     db = tmp_path / "runs.db"
     f = tmp_path / "c.yaml"
     f.write_text(f"store: {{path: {db}}}\nops: {{metrics: {{events_path: {tmp_path / 'e.db'}}}}}\n")
-    store = EvalStore(db)
-    store.save(_eval("ref", True))
+    store = open_store(db).evals
+    store.save(_eval("ref", True).to_record())
     store.set_reference("bundled", "ref")
-    store.save(_eval("bad", False).model_copy(update={"created_at": "2026-11-24T10:00:00"}))
+    bad = _eval("bad", False).model_copy(update={"created_at": "2026-11-24T10:00:00"})
+    store.save(bad.to_record())
     app = typer.Typer()
     app.command()(drift_check)
     out = CliRunner().invoke(app, ["--json", "--fail-on-drift", "-c", str(f)])

@@ -13,9 +13,11 @@ from otlp_receiver import OTLPReceiver
 from crisis_mas.config import AppConfig
 from crisis_mas.middleware.chain import build_chain
 from crisis_mas.middleware.config import AlertRule
-from crisis_mas.middleware.metrics import EventLog, events_path, metrics_text
+from crisis_mas.middleware.metrics import metrics_text
 from crisis_mas.monitor.alerts import evaluate_alerts
 from crisis_mas.pool.types import ChatMessage, GenerationRequest
+from crisis_mas.store import Store, open_store
+from crisis_mas.store.events import EventLog
 
 if TYPE_CHECKING:
     from ops_fixtures import FakePool
@@ -96,8 +98,10 @@ def test_link_counts_per_expert(
         == 1
     )
 
-    # The event log persists across processes: a fresh connection sees all five calls.
-    events = EventLog(events_path(config.ops.metrics)).since(0)
+    # The event log persists across processes: a fresh engine on the store sees all five calls.
+    fresh = Store(config.store)
+    events = fresh.events.since(0)
+    fresh.dispose()
     mine = [e for e in events if e["expert"] == expert]
     assert len(mine) == 5
     assert sum(e["cached"] for e in mine) == 1 and sum(e["error"] for e in mine) == 1
@@ -126,9 +130,7 @@ def _events(n: int, expert: str, ts: float, **overrides: float) -> list[dict]:
 
 @pytest.fixture
 def store(ops_home: Path) -> Iterator[EventLog]:
-    log = EventLog(ops_home / "alerts-test.db")
-    yield log
-    log.close()
+    yield open_store(ops_home / "alerts-test.db").events
 
 
 def test_flood_of_alerts_is_grouped_and_throttled(store: EventLog) -> None:

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from crisis_mas.assess import Assessor
 from crisis_mas.evals.harness import run_suite
-from crisis_mas.store.evals import EvalStore
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 
 def test_run_suite_through_the_assessor(tmp_path: Path) -> None:
@@ -23,7 +22,7 @@ def test_run_suite_through_the_assessor(tmp_path: Path) -> None:
     assert run.metrics.n_runs == 8 and pool.generated > 0
     assert run.metrics.schema_valid_rate == 1.0
     assert run.model == "fake on scripted"
-    stored = RunStore(cfg.store.path).list(limit=50)
+    stored = open_store(cfg.store).runs.list(limit=50)
     assert len(stored) == 8 and all(r.run_id.startswith(f"eval-{run.eval_id}-") for r in stored)
     # every score names a real alternative of its scenario
     assert all(s.recommended for s in run.scores)
@@ -52,7 +51,7 @@ def test_eval_command_compares_against_a_stored_run(tmp_path: Path, monkeypatch)
     first = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--json", "--set-reference"])
     assert first.exit_code == 0, first.output
     base_id = json.loads(first.stdout)["eval"]["eval_id"]
-    assert EvalStore(db).reference("bundled").eval_id == base_id
+    assert open_store(db).evals.reference("bundled").eval_id == base_id
 
     prefer["n"] = 1
     out = runner.invoke(app, ["bundled", "--config", str(cfg_file), "--against", base_id])

@@ -12,7 +12,7 @@ from crisis_mas.evals import EvalRun, compare_runs, load_suite, score_report, su
 from crisis_mas.evals.labels import Fact
 from crisis_mas.evals.metrics import percentile
 from crisis_mas.scenario import bundled_scenarios_dir
-from crisis_mas.store.evals import EvalStore
+from crisis_mas.store import open_store
 
 SUITE = {x.scenario.id: x for x in load_suite("bundled")}
 HZ = {"type": "hazmat_contradiction", "reason": "IDLH 30 ppm vs 300 ppm"}
@@ -151,10 +151,10 @@ def test_paired_comparison_verdicts() -> None:
 
 
 def test_eval_store_round_trip_and_reference(tmp_path: Path) -> None:
-    store = EvalStore(tmp_path / "runs.db")
+    store = open_store(tmp_path / "runs.db").evals
     run = _eval("e1", _picks("good"))
-    store.save(run)
-    got = store.get("e1")
+    store.save(run.to_record())
+    got = EvalRun.from_record(store.get("e1"))
     assert got == run and got.metrics.top1_acceptable_rate == 1.0
     assert store.reference("bundled") is None
     store.set_reference("bundled", "e1")

@@ -28,8 +28,10 @@ from crisis_mas.experts.reliability import (
     reliability,
     reliability_table,
 )
+from crisis_mas.report.feedback import record_feedback
+from crisis_mas.report.records import run_record
 from crisis_mas.service.routers.feedback import feedback_router
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 S = scenario("karditsa_flood")
@@ -38,12 +40,13 @@ A, B = S.alternative_ids[0], S.alternative_ids[1]
 
 def _seed(db: Path, n: int, outcome: str, days_ago: float = 0.0, prefix: str = "r") -> None:
     """n runs where fire picked A and police picked B; the operator reports `outcome`."""
-    store, runs = FeedbackStore(db), RunStore(db)
+    store = open_store(db)
     ts = (NOW - timedelta(days=days_ago)).isoformat()
     for i in range(n):
         rid = f"{prefix}{i}"
-        runs.save(make_report(S, A, run_id=rid, firsts={"fire": A, "police": B}, created_at=ts))
-        store.add(rid, FeedbackIn(outcome=outcome, rating=4))
+        report = make_report(S, A, run_id=rid, firsts={"fire": A, "police": B}, created_at=ts)
+        store.runs.save(run_record(report))
+        record_feedback(store, rid, FeedbackIn(outcome=outcome, rating=4))
 
 
 def test_no_outcomes_gives_the_prior_exactly(tmp_path: Path) -> None:
@@ -79,7 +82,7 @@ def test_temporal_decay_and_latest_feedback_wins(tmp_path: Path) -> None:
     assert rows["fire"].effective_n == pytest.approx(4 + 4 * 0.125)
     assert rows["fire"].reliability > rows["police"].reliability
     # a correction on one run: the latest feedback of a run is the one that counts
-    FeedbackStore(db).add("new0", FeedbackIn(outcome=B))
+    record_feedback(db, "new0", FeedbackIn(outcome=B))
     rows2 = {r.expert_id: r for r in reliability_table(FeedbackStore(db), cfg, NOW, ["flood"])}
     assert rows2["fire"].right == 3 and rows2["fire"].outcomes == 8
 
@@ -88,9 +91,9 @@ def test_feedback_validation(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     _seed(db, 1, A)
     with pytest.raises(UnknownRun, match="run 'nope' not found"):
-        FeedbackStore(db).add("nope", FeedbackIn(outcome=A))
+        record_feedback(db, "nope", FeedbackIn(outcome=A))
     with pytest.raises(UnknownOutcome, match="outcome 'action_x' is not an alternative"):
-        FeedbackStore(db).add("r0", FeedbackIn(outcome="action_x"))
+        record_feedback(db, "r0", FeedbackIn(outcome="action_x"))
     with pytest.raises(ValueError):
         FeedbackIn(outcome=A, rating=6)
 
@@ -162,8 +165,10 @@ def test_feedback_router(tmp_path: Path) -> None:
 
 def test_config_sections_come_from_yaml(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
-    f.write_text("feedback: {half_life_days: 7}\ndrift: {data_threshold: 0.2}\n"
-                 "rollout: {canary_fraction: 0.05}\n")
+    f.write_text(
+        "feedback: {half_life_days: 7}\ndrift: {data_threshold: 0.2}\n"
+        "rollout: {canary_fraction: 0.05}\n"
+    )
     from crisis_mas.config import load_config
 
     cfg = load_config(f)

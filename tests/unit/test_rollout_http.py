@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from crisis_mas.config import AppConfig
 from crisis_mas.rollout.registry import Registry
-from crisis_mas.rollout.shadow import SHADOW_ID_BASE, candidate_ref, shadow_samples
+from crisis_mas.rollout.shadow import candidate_ref, shadow_samples
 from crisis_mas.service.routers.rollout import rollout_router
-from crisis_mas.store.evals import EvalStore
+from crisis_mas.store import open_store
 
 
 def test_rollout_router(tmp_path: Path) -> None:
@@ -38,7 +38,7 @@ def test_rollout_router(tmp_path: Path) -> None:
     assert reg.active_paths() == {"fire": "/adapters/fire-a"}
 
 
-def test_shadow_samples_and_candidate_identity() -> None:
+def test_shadow_samples_and_candidate_identity(tmp_path: Path) -> None:
     s = scenario("elefsina_ammonia")
     a, b = s.alternative_ids[0], s.alternative_ids[1]
     inc = make_report(s, a, run_id="run-1", firsts={"fire": a, "police": a})
@@ -47,8 +47,12 @@ def test_shadow_samples_and_candidate_identity() -> None:
     assert fi.arm == "incumbent" and fc.arm == "candidate" and fc.run_id == "run-1"
     assert fc.agrees is False and shadow_samples(inc, sh, "police")[1].agrees is True
     assert shadow_samples(inc, sh, "medical") is None
-    ref = candidate_ref("fire", 3, "/p")
-    assert ref.name == "fire@v3" and ref.id == SHADOW_ID_BASE + 3
+    ref = candidate_ref("fire", 3, "/p", tmp_path / "runs.db")
+    assert ref.name == "fire@v3" and ref.id == open_store(tmp_path / "runs.db").adapter_ids.id(
+        "fire@v3"
+    )
+    # another expert's candidate of the same version gets its own id (vLLM needs them distinct)
+    assert candidate_ref("police", 3, "/q", tmp_path / "runs.db").id != ref.id
 
 
 def test_attach_eval_then_promote(tmp_path: Path) -> None:
@@ -57,9 +61,9 @@ def test_attach_eval_then_promote(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"store: {{path: {db}}}\n")
-    store = EvalStore(db)
-    store.save(_eval("base", False))
-    store.save(_eval("cand", True))
+    store = open_store(db).evals
+    store.save(_eval("base", False).to_record())
+    store.save(_eval("cand", True).to_record())
     reg = Registry(db, CFG)
     reg.register(_info("a"))
     reg.register(_info("b"))

@@ -17,6 +17,7 @@ from crisis_mas.rollout import live
 from crisis_mas.rollout.policy import route
 from crisis_mas.rollout.registry import Registry
 from crisis_mas.runtime import serving_assessor
+from crisis_mas.store import StoreConfig, open_store
 
 CANDIDATE = "fire@v2"
 
@@ -81,7 +82,7 @@ def _config(tmp: Path, **rollout: object) -> AppConfig:
 
 
 def _registry(cfg: AppConfig, tmp: Path, mode: str, fraction: float = 0.5) -> Registry:
-    reg = Registry(cfg.store.path, cfg.rollout)
+    reg = Registry(cfg.store, cfg.rollout)
     for tag in ("v1", "v2"):
         reg.register(
             {
@@ -260,25 +261,32 @@ def test_eval_and_shadow_runs_are_never_routed(tmp_path: Path) -> None:
 
 
 def test_no_registry_costs_nothing(tmp_path: Path) -> None:
+    # Without a store file the rollout lookups read nothing and create nothing.
+    bare = _config(tmp_path).model_copy(update={"store": StoreConfig(path=str(tmp_path / "x.db"))})
+    assert live.active_candidates(bare) == {} and live.incumbents(bare) == {}
+    assert live.candidate_refs(bare, ["fire"]) == [] and not (tmp_path / "x.db").exists()
+
     cfg = _config(tmp_path)
     store = Path(cfg.store.path)
     pool = LoraPool(["fire", CANDIDATE])
-    assessor = serving_assessor(cfg, pool=pool)
+    assessor = serving_assessor(cfg, pool=pool)  # numbers the adapters: the store exists now
     s = scenario("evia_wildfire")
     report = assessor.run(s, ["fire", "police"], "run-1")
-    assert not store.exists()  # no database file created by the request path
     assert pool.generated == 2 and len(pool.score_adapters) == 2  # no extra model call
-    assert live.run_shadows(assessor, s, report) is None and not store.exists()
+    assert live.run_shadows(assessor, s, report) is None
     assert live.active_candidates(cfg) == {} and live.candidate_refs(cfg, ["fire"]) == []
 
-    # a run store without registry tables: read, never written to
-    from crisis_mas.store.runs import RunStore
+    # a store with runs but an empty registry: read, never written to
+    from crisis_mas.report.records import run_record
 
-    RunStore(store).save(report)
+    open_store(cfg.store).runs.save(run_record(report))
     assessor.run(s, ["fire"], "run-2")
     with sqlite3.connect(store) as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "rollouts" not in tables and "rollout_samples" not in tables
+        rows = db.execute(
+            "SELECT (SELECT COUNT(*) FROM rollouts), (SELECT COUNT(*) FROM "
+            "rollout_samples), (SELECT COUNT(*) FROM adapter_versions)"
+        ).fetchone()
+    assert rows == (0, 0, 0)
     assert pool.generated == 3
 
 
@@ -297,7 +305,9 @@ def test_assessor_loads_active_candidates_into_the_pool_it_builds(
     serving_assessor(cfg, experts=["fire", "police"])
     assert built == [["fire", CANDIDATE]]
     refs = live.candidate_refs(cfg, ["fire", "police"])
-    assert [(r.name, r.id) for r in refs] == [(CANDIDATE, 1002)]
+    ids = open_store(cfg.store).adapter_ids
+    assert [(r.name, r.id) for r in refs] == [(CANDIDATE, ids.id(CANDIDATE))]
+    assert ids.id(CANDIDATE) not in {ids.id("fire"), ids.id("police@v2")}
     assert live.candidate_refs(cfg, ["police"]) == []
     (tmp_path / "fire-v2" / "adapter_config.json").unlink()
     # a candidate whose files are missing is not handed to the engine (it would fail the batch)

@@ -1,4 +1,4 @@
-"""The SQLite run store keeps every report and reads it back unchanged."""
+"""The run store keeps every report and reads it back unchanged."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from crisis_mas.experts.assessment import Assessment, doctrine_prior
 from crisis_mas.experts.profiles import load_profiles
 from crisis_mas.report.markdown import to_markdown
 from crisis_mas.report.model import ModelRef, Report
+from crisis_mas.report.records import report_from, run_record
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 
 def _report(run_id: str) -> Report:
@@ -46,15 +47,15 @@ def _report(run_id: str) -> Report:
 
 
 def test_round_trip_and_listing(tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+    store = open_store(tmp_path / "runs.db").runs
     for i in range(3):
-        store.save(_report(f"run-{i}"))
+        store.save(run_record(_report(f"run-{i}")))
     rows = store.list()
     assert [r.run_id for r in rows] == ["run-2", "run-1", "run-0"]
     assert rows[0].experts == ["fire", "police"]
-    got = store.get("run-1")
+    got = report_from(store.get("run-1"))
     assert got == _report("run-1")
     assert store.get("missing") is None
     # a second store on the same file (another process: the server) sees the same runs
-    assert len(RunStore(tmp_path / "runs.db").list(limit=2)) == 2
+    assert len(open_store(str(tmp_path / "runs.db")).runs.list(limit=2)) == 2
     assert "## Recommended action" in to_markdown(got)

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from crisis_mas.errors import CrisisMasError, InputError
 from crisis_mas.pool.types import GenerationResult, ModelInfo, ScoreResult
 from crisis_mas.report.model import Report
+from crisis_mas.report.records import report_from
 from crisis_mas.scenario import bundled_scenarios_dir
 from crisis_mas.service.api import MODEL_REPLICAS_HEADER, REPLICA_HEADER, ApiState, create_api
 from crisis_mas.service.client import (
@@ -31,7 +32,7 @@ from crisis_mas.service.client import (
 from crisis_mas.service.config import ServeAppConfig
 from crisis_mas.service.deployments import PoolReply, RemotePool
 from crisis_mas.service.jobs import JobStore
-from crisis_mas.store.runs import RunStore
+from crisis_mas.store import open_store
 
 ANSWER = (
     "Rationale: The fire front is moving toward the villages and evacuation routes may close.\n"
@@ -152,7 +153,7 @@ def test_sync_assessment_is_the_cli_report_and_is_stored(api: Any, tmp_path: Pat
     assert r.headers[MODEL_REPLICAS_HEADER] == "stand-in"
     # the fire expert's rows carried its LoRA adapter to the model pool
     assert {req.adapter.name for req in handle.seen if req.adapter} == {"fire"}
-    assert RunStore(tmp_path / "runs.db").get(report.run_id) == report
+    assert report_from(open_store(tmp_path / "runs.db").runs.get(report.run_id)) == report
     assert client.get(f"/v1/runs/{report.run_id}").json()["run_id"] == report.run_id
     assert client.get("/v1/runs").json()["runs"][0]["run_id"] == report.run_id
 
@@ -217,11 +218,11 @@ def test_injected_scenario_is_blocked_by_the_input_guard(api: Any) -> None:
 def test_model_errors_map_to_status(api: Any, kind: str, status: int) -> None:
     client, handle, state = api
     handle.fail = kind
-    before = len(RunStore(state.runs.path).list(limit=100))
+    before = len(state.runs.list(limit=100))
     r = client.post("/v1/assessments", json={"scenario": _scenario(), "experts": ["fire"]})
     assert r.status_code == status, r.text
     assert "engine exploded" in r.json()["error"]["message"]
-    assert len(RunStore(state.runs.path).list(limit=100)) == before  # no half report stored
+    assert len(state.runs.list(limit=100)) == before  # no half report stored
 
 
 def test_model_pool_unreachable_is_503(api: Any) -> None:

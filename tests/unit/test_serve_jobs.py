@@ -18,7 +18,6 @@ from standin_app import LiveServer, StandInHandle, serve
 
 from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
-from crisis_mas.store.runs import RunStore
 
 
 def _scenario() -> dict:
@@ -113,7 +112,7 @@ def test_job_list_and_cancel(live: LiveServer) -> None:
     assert again.status_code == 409 and "already cancelled" in again.json()["error"]["message"]
     time.sleep(2 * live.handle.delay_s)  # the worker notices at its next model call
     assert httpx.get(f"{live.url}/v1/jobs/{job_id}").json()["status"] == "cancelled"
-    assert RunStore(live.state.runs.path).list(limit=10) == []  # nothing half-done was saved
+    assert live.state.runs.list(limit=10) == []  # nothing half-done was saved
 
 
 def test_unknown_job_and_a_job_from_another_replica(live: LiveServer) -> None:

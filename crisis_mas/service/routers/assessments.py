@@ -129,7 +129,7 @@ def assessments_router(state: ApiState) -> APIRouter:
         job = _job(job_id)
         report = None
         if job.status == "succeeded" and job.run_id:
-            stored = state.runs.get(job.run_id)
+            stored = state.report(job.run_id)
             report = stored.model_dump(mode="json") if stored else None
         return JobView(**job.model_dump(exclude={"owner"}), report=report)
 
@@ -191,7 +191,7 @@ def assessments_router(state: ApiState) -> APIRouter:
 
 def _store_event(state: ApiState, job: Job) -> Event:
     if job.status == "succeeded" and job.run_id:
-        stored = state.runs.get(job.run_id)
+        stored = state.report(job.run_id)
         if stored is not None:
             return Event("report", stored.model_dump(mode="json"))
     if job.status == "failed":

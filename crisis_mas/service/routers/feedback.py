@@ -16,6 +16,7 @@ from crisis_mas.experts.reliability import (
     UnknownRun,
     reliability_table,
 )
+from crisis_mas.report.feedback import record_feedback
 from crisis_mas.service.security import error_body
 
 
@@ -27,7 +28,7 @@ def feedback_router(config: AppConfig) -> Any:
     run's alternatives is 422 (`param: outcome`).
     """
     router = APIRouter(tags=["feedback"])
-    path = config.store.path
+    store = config.store
 
     def _err(status: int, message: str, type_: str, param: str) -> Response:
         return Response(
@@ -43,7 +44,7 @@ def feedback_router(config: AppConfig) -> Any:
     )
     def post_feedback(run_id: str, body: FeedbackIn) -> Response:
         try:
-            fb = FeedbackStore(path).add(run_id, body)
+            fb = record_feedback(store, run_id, body)
         except UnknownRun as err:
             return _err(404, str(err), "not_found", "run_id")
         except UnknownOutcome as err:
@@ -53,7 +54,7 @@ def feedback_router(config: AppConfig) -> Any:
     @router.get("/v1/experts/reliability", summary="Learned reliability per expert and type")
     def get_reliability(crisis_type: str | None = None) -> dict[str, Any]:
         rows = reliability_table(
-            FeedbackStore(path),
+            FeedbackStore(store),
             config.feedback,
             crisis_types=[crisis_type] if crisis_type else None,
         )

@@ -19,7 +19,7 @@ def rollout_router(config: AppConfig) -> Any:
     from crisis_mas.service.security import error_body
 
     router = APIRouter(tags=["rollout"])
-    path = config.store.path
+    store = config.store
     rcfg = config.rollout
 
     def _err(status: int, message: str, param: str) -> Response:
@@ -28,7 +28,7 @@ def rollout_router(config: AppConfig) -> Any:
 
     @router.get("/v1/adapters/rollout", summary="Adapter versions and rollouts with arm stats")
     def status() -> dict[str, Any]:
-        reg = Registry(path, rcfg)
+        reg = Registry(store, rcfg)
         rollouts = [reg.status(r.expert) for r in reg.rollouts()]
         return {
             "versions": [v.model_dump() for v in reg.versions()],
@@ -44,7 +44,7 @@ def rollout_router(config: AppConfig) -> Any:
     )
     def promote(expert: str, force: bool = Query(False)) -> Response:
         try:
-            v = Registry(path, rcfg).promote(expert, force)
+            v = Registry(store, rcfg).promote(expert, force)
         except InputError as err:
             return _err(409, str(err), "expert")
         return JSONResponse(v.model_dump(), status_code=200 if v.action == "promote" else 409)
@@ -56,7 +56,7 @@ def rollout_router(config: AppConfig) -> Any:
         expert: str, reason: str = Query("rollback over HTTP", max_length=500)
     ) -> Response:
         try:
-            r = Registry(path, rcfg).rollback(expert, reason)
+            r = Registry(store, rcfg).rollback(expert, reason)
         except InputError as err:
             return _err(409, str(err), "expert")
         return JSONResponse(r.model_dump())

@@ -29,7 +29,7 @@ def runs_router(state: ApiState) -> APIRouter:
         summary="One stored report",
     )
     async def get_run(run_id: str) -> Response:
-        report = state.runs.get(run_id)
+        report = state.report(run_id)
         if report is None:
             raise ApiError(404, f"run '{run_id}' not found", "not_found", "run_id")
         return JSONResponse(report.model_dump(mode="json"))

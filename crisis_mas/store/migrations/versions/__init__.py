@@ -1,0 +1,1 @@
+"""One module per schema revision, oldest first (`r0001_baseline` is the first run store)."""
