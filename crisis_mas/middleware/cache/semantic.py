@@ -1,9 +1,12 @@
 """Semantic lookup: nearest cached question by cosine, accepted only if every fact matches.
 
-Vectors are all-MiniLM-L6-v2 (normalised, so a dot product is the cosine), shared with the RAG
-layer's embedder when it is importable so the model loads once per process. The candidate set is
-one scope (same base, adapter, sampling, versions and earlier messages), so a flat numpy scan over
-at most `max_entries` rows is both exact and fast (~0.1 ms for 2,000 x 384).
+Vectors come from the RAG layer's process-wide embedder (multilingual-e5-small by default,
+query side, normalised, so a dot product is the cosine): one model per process. Its cosines
+run higher than MiniLM's for unrelated text, so similarity alone is never trusted: the fact
+signature must match too (bench/ops.py: 0 wrong hits on the trap sets at 0.85 with either model).
+The candidate set is one scope (same base, adapter, sampling, versions and earlier messages), so
+a flat numpy scan over at most `max_entries` rows is both exact and fast (~0.1 ms for 2,000 x
+384).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ class Encoder(Protocol):
 
 
 def get_encoder() -> Encoder:
-    """The process-wide sentence encoder: the RAG layer's MiniLM, so one process holds one copy."""
+    """The process-wide sentence encoder: the RAG layer's, so one process holds one copy."""
     from crisis_mas.rag.embeddings import get_embedder
 
     return get_embedder()
