@@ -7,10 +7,11 @@ setup:
 	bash scripts/setup.sh
 
 run: setup
-	.venv/bin/crisis-mas run scenarios/evia_wildfire.json --out out/evia_wildfire
+	.venv/bin/crisis-mas run scenarios/evia_wildfire.json
 
 test: setup
 	bash scripts/ensure_redis.sh
+	bash scripts/ensure_chromium.sh
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/python scripts/build_training_sets.py --check
@@ -19,6 +20,7 @@ test: setup
 # Local inner loop: unit + integration (no engine, no Ray Serve); CI runs tests/e2e too.
 test-fast: setup
 	bash scripts/ensure_redis.sh
+	bash scripts/ensure_chromium.sh
 	.venv/bin/python -m pytest -q tests/unit tests/integration
 
 lint:

@@ -80,13 +80,60 @@ def stop_cleanly_on_sigterm() -> None:
 
 
 def quiet_engines(verbose: bool) -> None:
-    """Keep vLLM/transformers chatter off the terminal unless asked for."""
+    """Keep vLLM/transformers chatter off the terminal unless asked for. Hub access is left to
+    the model config (`pool.embedded.offline_by_default`): a hub id downloads like vLLM would."""
     if not verbose:
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class EngineLog:
+    """While engines run, everything written to fd 1 and 2 (vLLM, Ray, transformers, torch and
+    C libraries, subprocesses started meanwhile) goes to a log file instead of the terminal;
+    `console` still writes to the real terminal (progress, warnings).
+
+    `path=None` (`--verbose`) redirects nothing: engine logs stay on the terminal.
+    """
+
+    def __init__(self, path: Path | None, stdout_to_stderr: bool = False):
+        self.path = path
+        self.stdout_to_stderr = stdout_to_stderr
+        self.console: Console = err_console
+
+    def __enter__(self) -> EngineLog:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._saved = (os.dup(1), os.dup(2))
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            self._term = os.fdopen(os.dup(self._saved[1]), "w", buffering=1, encoding="utf-8")
+            self.console = Console(file=self._term)
+        elif self.stdout_to_stderr:  # --json --verbose: stdout carries only the report
+            os.dup2(2, 1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self._saved[0], 1)
+        os.dup2(self._saved[1], 2)
+        for fd in self._saved:
+            os.close(fd)
+        if self.path is not None:
+            self._term.close()
+
+    def tail(self, n: int = 15) -> str:
+        """The last lines of the log (shown when a run fails)."""
+        if self.path is None or not self.path.is_file():
+            return ""
+        return "\n".join(self.path.read_text(errors="replace").splitlines()[-n:])
 
 
 class StdoutToStderr:

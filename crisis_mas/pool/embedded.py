@@ -27,6 +27,14 @@ def is_embedded(base: str) -> bool:
     return base.startswith("embedded:")
 
 
+def offline_by_default(base: str) -> None:
+    """Hub access follows the weights: the embedded model and local directories need no hub, so
+    `HF_HUB_OFFLINE=1`; a hub id (`meta-llama/Llama-3.1-8B-Instruct`) downloads on first use,
+    as vLLM would. A value the user set is always kept."""
+    if is_embedded(base) or Path(base).expanduser().exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def _gguf_path(package: str, filename: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:

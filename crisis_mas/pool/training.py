@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from crisis_mas.errors import InputError
 from crisis_mas.paths import REPO_ROOT
-from crisis_mas.pool.embedded import resolve_base
+from crisis_mas.pool.embedded import offline_by_default, resolve_base
 
 if TYPE_CHECKING:
     from crisis_mas.pool.config import ModelConfig
@@ -112,7 +112,7 @@ def train_adapter(
 
     `prompt_version` is recorded so a prompt change can be told apart from a data change.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline_by_default(config.base)
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer

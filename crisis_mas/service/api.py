@@ -20,11 +20,14 @@ from fastapi.responses import Response
 from crisis_mas import __version__
 from crisis_mas.service.errors import install_error_handlers
 from crisis_mas.service.routers.assessments import assessments_router, heartbeat
+from crisis_mas.service.routers.console import console_files, console_router
 from crisis_mas.service.routers.feedback import feedback_router
 from crisis_mas.service.routers.openai import openai_router
 from crisis_mas.service.routers.ops import ops_router
+from crisis_mas.service.routers.passages import passages_router
 from crisis_mas.service.routers.rollout import rollout_router
 from crisis_mas.service.routers.runs import runs_router
+from crisis_mas.service.routers.scenarios import scenarios_router
 from crisis_mas.service.routers.tools import tools_router
 from crisis_mas.service.security import LimitsMiddleware, RateLimiter
 from crisis_mas.service.state import (
@@ -104,6 +107,9 @@ def create_api(state: ApiState) -> Any:
     # Operator feedback (drives learned reliability) and adapter rollout controls.
     app.include_router(feedback_router(cfg))
     app.include_router(rollout_router(cfg))
+    app.include_router(scenarios_router(), tags=["scenarios"])
+    app.include_router(passages_router(state), tags=["tools"])
+    app.include_router(console_router(state), tags=["console"])
 
     api = settings.api
     limiter = (
@@ -111,4 +117,7 @@ def create_api(state: ApiState) -> Any:
         if api.rate_limit.enabled
         else None
     )
-    return LimitsMiddleware(app, state.token, api.max_body_bytes, limiter, api.public_paths)
+    # The console's static files carry no data: the page loads without the token, then sends
+    # it on every /v1/ call.
+    public = [*api.public_paths, *console_files()]
+    return LimitsMiddleware(app, state.token, api.max_body_bytes, limiter, public)

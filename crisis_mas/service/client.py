@@ -9,8 +9,10 @@ Server errors become `CrisisMasError` subclasses carrying the server's one-line 
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -62,6 +64,21 @@ class ServerUnreachable(CrisisMasError):
 
 class JobFailed(ServerError):
     """An async job ended in failure."""
+
+
+def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event name, JSON data) of each server-sent event in a stream of lines."""
+    name, data = "message", []
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif not line and data:
+            text = "\n".join(data)
+            if text != "[DONE]":
+                yield name, json.loads(text)
+            name, data = "message", []
 
 
 def _raise_for(resp: httpx.Response) -> None:
@@ -141,6 +158,40 @@ class CrisisMasClient:
         """Run an assessment and wait for the report (also saved in the server's run store)."""
         resp = self._request("POST", "/v1/assessments", json=self._body(scenario, experts))
         return Report.model_validate(resp.json())
+
+    def assess_stream(
+        self,
+        scenario: Scenario | dict[str, Any],
+        experts: list[str] | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> Report:
+        """Run an assessment with live progress (`mode=stream`): every server-sent event goes
+        to `on_event(name, data)` as it arrives (`status`, `progress`); returns the report, or
+        raises the error the sync call would have."""
+        body = self._body(scenario, experts)
+        try:
+            with self._http.stream(
+                "POST", "/v1/assessments", params={"mode": "stream"}, json=body
+            ) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    _raise_for(resp)
+                for name, data in sse_events(resp.iter_lines()):
+                    if name == "report":
+                        return Report.model_validate(data)
+                    if name == "error":
+                        err = data.get("error") or {}
+                        status = int(err.get("code") or 500)
+                        raise JobFailed(f"server: {err.get('message')} (HTTP {status})", status)
+                    if name == "cancelled":
+                        raise JobFailed("server: the assessment was cancelled", 409)
+                    if on_event is not None:
+                        on_event(name, data)
+        except httpx.TimeoutException as err:
+            raise ServerUnreachable(f"no answer from {self.base_url}: {err}") from None
+        except httpx.HTTPError as err:
+            raise ServerUnreachable(f"cannot reach {self.base_url}: {err}") from None
+        raise ServerUnreachable(f"{self.base_url} ended the event stream without a report")
 
     def submit_async(
         self, scenario: Scenario | dict[str, Any], experts: list[str] | None = None

@@ -14,6 +14,7 @@ def test_async_engine_knows_every_request_field() -> None:
         "adapter",
         "sampling",
         "assistant_prefix",
+        "raw_prompt",
         "tags",
     }
     assert set(SamplingConfig.model_fields) == {

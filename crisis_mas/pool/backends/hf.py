@@ -6,7 +6,6 @@ All adapters live in one `PeftModel`; a batch is grouped by adapter and each gro
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
 from crisis_mas.pool.config import ModelConfig
-from crisis_mas.pool.embedded import resolve_base
+from crisis_mas.pool.embedded import offline_by_default, resolve_base
 from crisis_mas.pool.types import (
     AdapterRef,
     GenerationRequest,
@@ -37,7 +36,7 @@ class HFPool(ModelPool):
 
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            offline_by_default(self.config.base)
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 

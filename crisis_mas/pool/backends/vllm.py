@@ -17,7 +17,7 @@ from typing import Any
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
 from crisis_mas.pool.config import ModelConfig
-from crisis_mas.pool.embedded import resolve_base
+from crisis_mas.pool.embedded import offline_by_default, resolve_base
 from crisis_mas.pool.types import (
     AdapterRef,
     GenerationRequest,
@@ -33,7 +33,7 @@ _MP_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
 def _cpu_env(config: ModelConfig) -> None:
     """Environment the CPU build needs (see docs: loopback binding, KV cache, thread binding)."""
     os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline_by_default(config.base)
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", os.environ.get("VLLM_CONFIGURE_LOGGING", "1"))
     if config.device == "cpu":
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
