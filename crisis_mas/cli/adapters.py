@@ -23,17 +23,21 @@ def train(
     steps: int = typer.Option(TrainingConfig().steps, "--steps", min=1, max=10000),
     lr: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0),
     rank: int = typer.Option(8, "--rank", min=1, max=256),
+    as_json: bool = typer.Option(False, "--json", help="Print the trained adapters as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Train a real peft LoRA adapter for each expert on its chat JSONL training set."""
     from crisis_mas.config import load_config
     from crisis_mas.experts.adapters import train_expert, training_file
     from crisis_mas.experts.profiles import get_profiles, load_profiles
+    from crisis_mas.pool.embedded import offline_by_default
 
     quiet_engines(False)
     cfg = load_config(config)
+    offline_by_default(cfg.model.base)
     ids = list(load_profiles()) if expert == ["all"] else [p.id for p in get_profiles(expert)]
     ids = [e for e in ids if training_file(e).is_file() or expert != ["all"]]
+    trained = []
     tc = TrainingConfig(steps=steps, learning_rate=lr, r=rank, alpha=2 * rank)
     with Progress(
         TextColumn("{task.description}"),
@@ -49,9 +53,12 @@ def train(
                 progress.update(task, completed=i, description=f"{e} loss {loss:.3f}")
 
             info = train_expert(cfg.model, e, tc, progress=step)
+            trained.append(info)
             progress.console.print(
                 f"{e}: saved {info.path} (final loss {info.final_loss}, {info.train_seconds}s)"
             )
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in trained], ensure_ascii=False))
 
 
 @app.command("list")

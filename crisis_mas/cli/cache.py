@@ -67,6 +67,7 @@ def clear(
         help="Glob over entry labels 'namespace:op:kind:adapter:expert', e.g. 'v1:*', "
         "'*:reference:*', '*:fire'. Without it, everything (and the counters) is cleared.",
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
     config: str | None = typer.Option(None, "--config", "-c", help="crisis-mas config file"),
 ) -> None:
     """Delete cached answers (all, or those whose label matches --pattern)."""
@@ -75,6 +76,9 @@ def clear(
 
     cfg = load_config(config)
     n = _open_or_fail(lambda c: clear_cache(c, pattern), cfg.ops.cache)
+    if as_json:
+        print(json.dumps({"cleared": n, "pattern": pattern}))
+        return
     what = f"matching '{pattern}'" if pattern else "(all)"
     out_console.print(f"cleared {n} cached answers {what}")
 

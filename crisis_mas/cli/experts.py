@@ -38,12 +38,22 @@ def list_experts(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command("select")
 @handles_errors
-def select(scenario: str) -> None:
-    """Which experts a scenario calls for, and why."""
+def select(
+    scenario: str,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+    config: str | None = typer.Option(None, "--config", "-c", help="crisis-mas config file"),
+) -> None:
+    """Which experts a scenario calls for (the config's agents.experts, if set), and why."""
+    from crisis_mas.config import load_config
     from crisis_mas.experts.selection import select_experts
     from crisis_mas.scenario import load_scenario
 
-    for s in select_experts(load_scenario(resolve_scenario_path(scenario))):
+    chosen = load_config(config).agents.experts
+    found = select_experts(load_scenario(resolve_scenario_path(scenario)), chosen)
+    if as_json:
+        print(json.dumps([s.model_dump() for s in found], ensure_ascii=False))
+        return
+    for s in found:
         out_console.print(f"{s.expert_id:18} relevance {s.relevance:.2f}  {s.reason}")
 
 

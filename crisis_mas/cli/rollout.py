@@ -23,6 +23,7 @@ def _registry(config: str | None):  # noqa: ANN202 - Registry, imported lazily
 def adapters_register(
     path: str = typer.Argument(..., help="Adapter directory (with crisis_mas_adapter.json)"),
     activate: bool = typer.Option(False, "--activate", help="Make it the serving version now"),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Register an adapter directory as a new version of its expert."""
@@ -30,6 +31,9 @@ def adapters_register(
     v = reg.register_dir(path)
     if activate:
         reg.activate(v.expert, v.version)
+    if json:
+        print(_json.dumps(v.model_dump(), ensure_ascii=False))
+        return
     out_console.print(f"{v.expert} v{v.version} ({v.data_sha256[:12]}) {v.path}", highlight=False)
 
 
@@ -39,6 +43,7 @@ def adapters_start(
     version: int = typer.Argument(..., help="Candidate version"),
     mode: str = typer.Option("shadow", "--mode", help="shadow or canary"),
     fraction: float | None = typer.Option(None, "--fraction", min=0.001, max=0.999),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Start a candidate beside the incumbent (shadow: never used in decisions; canary: x%)."""
@@ -47,6 +52,9 @@ def adapters_start(
     if mode not in ("shadow", "canary"):
         raise InputError(f"--mode must be shadow or canary, not '{mode}'")
     r = _registry(config).start(expert, version, mode, fraction)  # type: ignore[arg-type]
+    if json:
+        print(_json.dumps(r.model_dump(), ensure_ascii=False))
+        return
     share = f" {r.fraction:.0%} of runs" if r.mode == "canary" else ""
     out_console.print(f"{expert}: v{r.candidate} in {r.mode}{share} beside v{r.incumbent}")
 
@@ -91,13 +99,17 @@ def adapters_status(
 def adapters_promote(
     expert: str = typer.Argument(...),
     force: bool = typer.Option(False, "--force", help="Promote even if a gate fails"),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Promote the candidate if every gate passes; otherwise list what blocks it (exit 1)."""
     v = _registry(config).promote(expert, force)
-    out_console.print(
-        f"{expert}: {v.action}: " + "; ".join(v.reasons), highlight=False, soft_wrap=True
-    )
+    if json:
+        print(_json.dumps(v.model_dump(), ensure_ascii=False))
+    else:
+        out_console.print(
+            f"{expert}: {v.action}: " + "; ".join(v.reasons), highlight=False, soft_wrap=True
+        )
     if v.action != "promote":
         raise typer.Exit(1)
 
@@ -106,10 +118,14 @@ def adapters_promote(
 def adapters_rollback(
     expert: str = typer.Argument(...),
     reason: str = typer.Option("manual rollback", "--reason"),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Stop the candidate now; the incumbent serves every run."""
     r = _registry(config).rollback(expert, reason)
+    if json:
+        print(_json.dumps(r.model_dump(), ensure_ascii=False))
+        return
     out_console.print(f"{expert}: rolled back; v{r.incumbent} serves every run")
 
 
@@ -119,6 +135,7 @@ def adapters_attach_eval(
     version: int = typer.Argument(..., help="Candidate version the eval was run with"),
     eval_id: str = typer.Argument(..., help="Stored eval run of the candidate"),
     against: str = typer.Option(..., "--against", help="Stored eval run of the incumbent"),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
     """Attach a paired eval (candidate vs incumbent) to a version: promotion reads it."""
@@ -136,4 +153,7 @@ def adapters_attach_eval(
     reg = _registry(config)
     reg.attach_eval(expert, version, eval_id, cand.metrics.model_dump())
     reg.attach_eval(expert, version, "comparison", cmp.model_dump())
+    if json:
+        print(_json.dumps(cmp.model_dump(), ensure_ascii=False))
+        return
     out_console.print(f"{expert} v{version}: {cmp.verdict}", highlight=False, soft_wrap=True)

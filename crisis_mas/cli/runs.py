@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -30,12 +31,13 @@ def list_runs(
         print(json.dumps([r.model_dump() for r in rows], ensure_ascii=False))
         return
     t = Table()
+    # Whole run ids and times (never truncated: they are what `runs show` takes); the rest wraps.
     for col in ("run id", "created", "scenario", "type", "recommended", "experts"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("run id", "created"), overflow="fold")
     for r in rows:
         t.add_row(
             r.run_id,
-            r.created_at,
+            r.created_at[:19].replace("T", " "),
             r.scenario_id,
             r.scenario_type,
             r.recommended or "—",
@@ -49,9 +51,13 @@ def list_runs(
 def show_run(
     run_id: str,
     as_json: bool = typer.Option(False, "--json"),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or el (Greek)"),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Also write report.json/.md/.html to this folder"
+    ),
     config: str | None = typer.Option(None, "--config", "-c"),
 ) -> None:
-    """Show one stored run as Markdown (or JSON)."""
+    """Show one stored run's report as Markdown (or JSON); --out writes its report files."""
     from crisis_mas.config import load_config
     from crisis_mas.report.markdown import to_markdown
     from crisis_mas.report.records import report_from
@@ -60,7 +66,11 @@ def show_run(
     report = report_from(open_store(load_config(config).store).runs.get(run_id))
     if report is None:
         raise InputError(f"no run with id '{run_id}' (see `crisis-mas runs list`)")
+    if out is not None:
+        from crisis_mas.cli.run import write_reports
+
+        write_reports(report, out, lang)
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
-        out_console.print(to_markdown(report), markup=False, highlight=False)
+        out_console.print(to_markdown(report, lang), markup=False, highlight=False)

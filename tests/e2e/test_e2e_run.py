@@ -22,6 +22,8 @@ def evia_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path, st
         "run", "evia_wildfire", "--experts", "fire,police,medical", "--out", str(out), "--json"
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    for noise in ("WARNING", "INFO", "vllm", "Triton"):  # nothing from the engines
+        assert noise not in r.stderr, r.stderr[-3000:]
     return Report.model_validate_json(r.stdout), out, r.stdout
 
 
@@ -31,7 +33,17 @@ def test_stdout_is_exactly_the_report(evia_run: tuple[Report, Path, str]) -> Non
     on_disk = Report.model_validate_json((out / "report.json").read_text())
     assert on_disk == report
     md = (out / "report.md").read_text()
-    assert "## Decision" in md and report.decision.recommended in md
+    assert "## Recommended action" in md and report.decision.recommended in md
+    top = report.decision.ranking[0].name
+    assert f"**{top}**" in md.partition("\n---\n")[0]  # by name, on the first page
+    html = (out / "report.html").read_text()
+    assert "<svg" in html and top in html.replace("&#x27;", "'")
+
+
+def test_engine_logs_stay_out_of_the_terminal(evia_run: tuple[Report, Path, str]) -> None:
+    _, out, _ = evia_run
+    log = (out / "engine.log").read_text()
+    assert "vLLM" in log or "vllm" in log  # the engine's own output went to the run's log
 
 
 def test_report_is_valid_and_complete(evia_run: tuple[Report, Path, str]) -> None:

@@ -7,98 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sample_report import sample_report
 
-from crisis_mas.coordinator.config import AggregationConfig
-from crisis_mas.coordinator.decision import decide
-from crisis_mas.experts.assessment import Assessment, Citation, doctrine_prior
-from crisis_mas.experts.profiles import load_profiles
 from crisis_mas.report.brief import build_brief, flag_kind
 from crisis_mas.report.html import to_html
 from crisis_mas.report.markdown import to_markdown
-from crisis_mas.report.model import ModelRef, Report
-from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
-
-CITE = [
-    Citation(doc_id="erg-2024", chunk_id="erg-2024#3", title="ERG 2024: evacuation distances"),
-    Citation(doc_id="gscp-plan", chunk_id="gscp-plan#1", title="GSCP evacuation plan"),
-]
-
-
-def _report(base: str = "meta-llama/Llama-3.1-8B-Instruct") -> Report:
-    s = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")
-    p = load_profiles()
-    first, second = s.alternative_ids[0], s.alternative_ids[1]
-
-    def peaked(choice: str) -> dict[str, float]:
-        rest = (1 - 0.7) / (len(s.alternative_ids) - 1)
-        return {i: 0.7 if i == choice else rest for i in s.alternative_ids}
-
-    a = [
-        Assessment(
-            expert_id="fire",
-            expert_name="fire",
-            adapter="fire",
-            status="ok",
-            beliefs=peaked(first),
-            confidence=0.5,
-            recommended=first,
-            rationale="The head of the fire runs to Limni. Roads will close within the hour.",
-            key_concerns=["Wind shift to the north", "Roads closing"],
-            immediate_actions=["Open the coastal corridor", "Stage tankers at Rovies"],
-            citations=CITE,
-        ),
-        Assessment(
-            expert_id="police",
-            expert_name="police",
-            adapter="police",
-            status="ok",
-            beliefs=peaked(second),
-            confidence=0.5,
-            recommended=second,
-            rationale="Traffic control on the only road south is feasible. It keeps families "
-            "together.",
-            key_concerns=["roads closing!", "Panic at the port"],
-            immediate_actions=["Close the road north of Rovies"],
-            citations=CITE[:1],
-            flags=[{"type": "pii", "reason": "a phone number in the answer", "score": 0.9}],
-        ),
-        Assessment(
-            expert_id="medical",
-            expert_name="medical",
-            adapter="medical",
-            status="fallback",
-            fallback_reason="model output did not follow the assessment format after 2 "
-            "attempt(s); beliefs are this expert's doctrine prior",
-            beliefs=doctrine_prior(p["medical"], s),
-            recommended=first,
-            flags=[
-                {
-                    "type": "hazmat_contradiction",
-                    "reason": "states IDLH 50 ppm, reference 300 ppm",
-                }
-            ],
-        ),
-        Assessment(
-            expert_id="coast_guard",
-            expert_name="coast_guard",
-            adapter=None,
-            status="failed",
-            error="model pool unavailable: replica died",
-        ),
-    ]
-    d = decide(s, a, p, {}, AggregationConfig())
-    return Report(
-        scenario_id=s.id,
-        scenario_name=s.name,
-        scenario_type=s.type,
-        run_id="20261203-101010-abcdef",
-        created_at="2026-12-03T10:10:10.000+00:00",
-        model=ModelRef(base=base, backend="vllm"),
-        experts=[],
-        assessments=a,
-        decision=d,
-        warnings=["no adapter for coast_guard: using the base model for them"],
-    )
 
 
 def _sentences(text: str) -> int:
@@ -106,7 +19,7 @@ def _sentences(text: str) -> int:
 
 
 def test_first_page_in_plain_language() -> None:
-    r = _report()
+    r = sample_report()
     md = to_markdown(r)
     page, _, appendix = md.partition("\n---\n")
     top = r.decision.ranking[0]
@@ -140,7 +53,7 @@ def test_first_page_in_plain_language() -> None:
 
 
 def test_no_empty_sections_for_experts_without_an_answer() -> None:
-    md = to_markdown(_report())
+    md = to_markdown(sample_report())
     appendix = md.partition("\n---\n")[2]
     assert "(`fire`)" in appendix and "(`police`)" in appendix
     assert "(`medical`)" not in appendix and "(`coast_guard`)" not in appendix
@@ -149,12 +62,14 @@ def test_no_empty_sections_for_experts_without_an_answer() -> None:
 
 
 def test_demo_model_notice_and_no_notice_for_production() -> None:
-    assert "demonstration model" in to_markdown(_report(base="embedded:smollm2-135m-instruct"))
-    assert "demonstration model" not in to_markdown(_report())
+    assert "demonstration model" in to_markdown(
+        sample_report(base="embedded:smollm2-135m-instruct")
+    )
+    assert "demonstration model" not in to_markdown(sample_report())
 
 
 def test_greek_fixed_text() -> None:
-    md = to_markdown(_report(), "el")
+    md = to_markdown(sample_report(), "el")
     for text in (
         "## Προτεινόμενη ενέργεια",
         "**Αιτιολόγηση.**",
@@ -170,7 +85,7 @@ def test_greek_fixed_text() -> None:
 
 
 def test_html_is_self_contained_with_charts() -> None:
-    r = _report()
+    r = sample_report()
     page = to_html(r)
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert not re.search(r"""(src|href)=['"]?https?:""", page)  # nothing fetched
@@ -185,7 +100,7 @@ def test_unknown_language_is_an_input_error() -> None:
     from crisis_mas.errors import InputError
 
     with pytest.raises(InputError, match="--lang"):
-        to_markdown(_report(), "fr")
+        to_markdown(sample_report(), "fr")
 
 
 @pytest.mark.parametrize(
@@ -202,6 +117,6 @@ def test_flag_kinds(flag: dict, kind: str) -> None:
 
 
 def test_brief_confidence_levels() -> None:
-    b = build_brief(_report())
+    b = build_brief(sample_report())
     assert b.confidence_level in ("high", "moderate", "low")
     assert "1 of" not in b.confidence or b.confidence_level != "high"
