@@ -361,6 +361,138 @@ def test_bad_inputs_get_clear_errors_and_do_not_hurt_the_server(server: Server) 
     assert r.status_code == 200, r.text
 
 
+def test_openai_client_streams_from_the_engine(server: Server) -> None:
+    """The official openai client against `crisis-mas serve`: a streamed chat completion comes
+    as several deltas from the async engine (not one chunk), then finish_reason and usage; the
+    plain completions endpoint and `<base>:<expert>` ids work too."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=server.token, max_retries=0, timeout=300
+    )
+    t0 = time.monotonic()
+    arrivals, deltas, chunks = [], [], []
+    for chunk in client.chat.completions.create(
+        model="fire",
+        messages=[{"role": "user", "content": "List three first actions at a wildfire."}],
+        max_tokens=48,
+        stream=True,
+        stream_options={"include_usage": True},
+    ):
+        chunks.append(chunk)
+        if chunk.choices and chunk.choices[0].delta.content:
+            deltas.append(chunk.choices[0].delta.content)
+            arrivals.append(time.monotonic() - t0)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert len(deltas) >= 5, deltas  # token by token from the engine
+    assert arrivals[-1] - arrivals[0] > 0.05  # spread over the generation, not one burst
+    finals = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finals[-1].choices[0].finish_reason in ("stop", "length")
+    usage = chunks[-1].usage
+    assert chunks[-1].choices == [] and 0 < usage.completion_tokens <= 48
+    assert usage.prompt_tokens > 0
+    base = client.models.list().data[0].id
+    out = client.completions.create(
+        model=f"{base}:police", prompt="The evacuation route is", max_tokens=8
+    )
+    assert out.object == "text_completion" and out.choices[0].text
+    assert 0 < out.usage.completion_tokens <= 8
+    with pytest.raises(openai.UnprocessableEntityError, match="logit_bias"):
+        client.chat.completions.create(
+            model="fire", messages=[{"role": "user", "content": "x"}], logit_bias={"1": 5}
+        )
+
+
+def test_assessment_events_arrive_before_its_report(server: Server) -> None:
+    from crisis_mas.service.client import sse_events
+
+    t0 = time.monotonic()
+    events = []
+    with httpx.stream(
+        "POST",
+        f"{server.url}/v1/assessments?mode=stream",
+        headers=server.headers(),
+        json={"scenario": _scenario("piraeus_chlorine"), "experts": ["fire", "hazmat"]},
+        timeout=900,
+    ) as r:
+        assert r.status_code == 200, r.read()
+        for name, data in sse_events(r.iter_lines()):
+            events.append((name, data, time.monotonic() - t0))
+    names = [n for n, _, _ in events]
+    assert names[0] == "status" and names[-1] == "report", names
+    progress = [(d["stage"], d["expert"], d["detail"], t) for n, d, t in events if n == "progress"]
+    stages = [(st, ex) for st, ex, _, _ in progress]
+    for expert in ("fire", "hazmat"):
+        assert ("retrieved", expert) in stages and ("done", expert) in stages
+    generated = [d for st, _, d, _ in progress if st == "generated"]
+    assert generated and all(d["completion_tokens"] > 0 for d in generated)
+    first_expert_event = next(t for st, ex, _, t in progress if ex is not None)
+    report_at = events[-1][2]
+    assert report_at - first_expert_event > 1.0  # live, not replayed at the end
+    report = Report.model_validate(events[-1][1])
+    assert report.decision.recommended == progress[-1][2]["recommended"]
+    server.run_ids.append(report.run_id)
+
+
+def test_console_walk_on_the_real_engine(server: Server) -> None:
+    """The console in headless Chromium on the real server: token, a bundled scenario, the
+    experts live, the decision chart, an assessment's citation opening its passage, feedback."""
+    from browser import available, chromium
+
+    if available() is not None:
+        pytest.skip(str(available()))
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    css = lambda d, q: d.find_elements(By.CSS_SELECTOR, q)  # noqa: E731
+    shots = os.environ.get("CRISIS_MAS_SCREENSHOTS")  # a folder: docs/console.md's pictures
+
+    def shot(name: str, element: object | None = None) -> None:
+        if shots:
+            target = Path(shots) / f"{name}.png"
+            (element.screenshot if element is not None else d.save_screenshot)(str(target))
+
+    with chromium(1280, 1000) as d:
+        wait = WebDriverWait(d, 900)
+        d.get(f"{server.url}/console/#/assess")
+        wait.until(lambda d: d.find_element(By.ID, "token-panel").is_displayed())
+        d.find_element(By.ID, "token-input").send_keys(server.token)
+        d.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        wait.until(lambda d: len(css(d, "#bundled option")) > 1)
+        Select(d.find_element(By.ID, "bundled")).select_by_value("evia_wildfire")
+        wait.until(lambda d: d.find_element(By.ID, "scenario-text").get_attribute("value"))
+        d.find_element(By.ID, "experts").send_keys("fire,police")
+        d.find_element(By.ID, "run").click()
+        wait.until(lambda d: css(d, "[data-testid=expert-row][data-stage=generating]"))
+        shot("console-live", d.find_element(By.ID, "live"))
+        wait.until(lambda d: css(d, "[data-testid=decision]"))
+        shot("console-live-done", d.find_element(By.ID, "live"))
+        d.execute_script("arguments[0].scrollIntoView()", css(d, ".run")[0])
+        shot("console-decision")
+        rows = css(d, "[data-testid=expert-row]")
+        assert {r.get_attribute("data-status") for r in rows} <= {"ok", "fallback"}
+        assert len(css(d, "[data-testid=ranking-chart] g.bar")) == 6
+        link = css(d, "[data-testid=assessment] [data-testid=citations] button.citation")[0]
+        d.execute_script("arguments[0].scrollIntoView()", link)
+        shot("console-assessment", css(d, "[data-testid=assessment]")[0])
+        link.click()
+        wait.until(lambda d: d.find_element(By.ID, "passage-text").text not in ("", "loading…"))
+        shot("console-passage", d.find_element(By.ID, "passage"))
+        assert len(d.find_element(By.ID, "passage-text").text) > 50
+        d.find_element(By.ID, "passage-close").click()
+        form = d.find_element(By.CSS_SELECTOR, "[data-testid=feedback-form]")
+        d.execute_script("arguments[0].scrollIntoView()", form)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        status = "[data-testid=feedback-status]"
+        wait.until(lambda d: "recorded" in d.find_element(By.CSS_SELECTOR, status).text)
+        server.run_ids.append(d.find_element(By.CSS_SELECTOR, ".run").get_attribute("data-run"))
+        if shots:  # the other views, as a user would find them after this walk
+            for view in ("runs", "adapters", "health"):
+                d.get(f"{server.url}/console/#/{view}")
+                time.sleep(3)
+                shot(f"console-{view}")
+
+
 def test_graceful_shutdown_leaves_no_process_and_keeps_runs(server: Server) -> None:
     family = _family(server.proc)
     names = {p.name() for p in family}
