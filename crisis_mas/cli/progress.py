@@ -47,7 +47,16 @@ class LiveProgress:
         self.rows: dict[str, _Row] = {}
         self.stage = "starting"
         self.t0 = time.monotonic()
-        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=False)
+        # No stdout/stderr redirection: engines imported during the run bind their log handlers
+        # to sys.stdout/stderr, which must stay the fds that EngineLog sends to engine.log.
+        self.live = Live(
+            self._render(),
+            console=console,
+            refresh_per_second=8,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()

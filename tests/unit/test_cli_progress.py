@@ -4,6 +4,7 @@ engine-log redirection that keeps engine output off the terminal."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,19 +88,28 @@ sys.path.insert(0, {str(Path.cwd())!r})
 from pathlib import Path
 from crisis_mas.cli.common import EngineLog
 log = EngineLog(Path({str(tmp_path / "engine.log")!r}))
-with log:
+from crisis_mas.cli.progress import LiveProgress
+import logging
+with log, LiveProgress(log.console) as live:
+    live.note("PROGRESS-LINE")
     subprocess.run(["sh", "-c", "echo ENGINE-STDOUT; echo ENGINE-STDERR >&2"])
     print("PY-STDOUT"); warnings.warn("PY-WARNING")
-    log.console.print("PROGRESS-LINE")
+    # like vLLM: a logger configured during the run, bound to sys.stdout then
+    h = logging.StreamHandler(sys.stdout); lg = logging.getLogger("engine"); lg.addHandler(h)
+    lg.warning("PY-LOGGER")
 print("AFTER")
 """
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    # FORCE_COLOR: rich treats the captured stderr as a terminal, as a user's would be.
+    env = {**os.environ, "FORCE_COLOR": "1"}
+    r = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "AFTER"
     assert "PROGRESS-LINE" in r.stderr
-    for noise in ("ENGINE-STDOUT", "ENGINE-STDERR", "PY-STDOUT", "PY-WARNING"):
+    for noise in ("ENGINE-STDOUT", "ENGINE-STDERR", "PY-STDOUT", "PY-WARNING", "PY-LOGGER"):
         assert noise not in r.stdout + r.stderr
     log = (tmp_path / "engine.log").read_text()
-    for noise in ("ENGINE-STDOUT", "ENGINE-STDERR", "PY-STDOUT", "PY-WARNING"):
+    for noise in ("ENGINE-STDOUT", "ENGINE-STDERR", "PY-STDOUT", "PY-WARNING", "PY-LOGGER"):
         assert noise in log
     assert "ENGINE-STDERR" in EngineLog(tmp_path / "engine.log").tail()
