@@ -109,7 +109,7 @@ class LiveProgress:
             row.status = d.get("status")
             rec = d.get("recommended")
             row.choice = self.names.get(rec, rec) or ""
-            row.flags = sorted({*row.flags, *(f for f in d.get("flags") or [] if f)})
+            row.flags = [*row.flags, *(f for f in d.get("flags") or [] if f not in row.flags)]
             row.stage = {"ok": "done", "fallback": "fallback (doctrine prior)"}.get(
                 row.status or "", row.status or "done"
             )
@@ -133,6 +133,14 @@ class LiveProgress:
                 "" if r.passages is None else str(r.passages),
                 r.tokens,
                 r.choice,
-                Text(", ".join(r.flags), style="yellow") if r.flags else "",
+                Text(_counted(r.flags), style="yellow") if r.flags else "",
             )
         return Group(head, t)
+
+
+def _counted(flags: list[str]) -> str:
+    """`ungrounded_claim ×3, pii`: each flag type once, with how often it was raised."""
+    counts: dict[str, int] = {}
+    for f in flags:
+        counts[f] = counts.get(f, 0) + 1
+    return ", ".join(f"{f} ×{n}" if n > 1 else f for f, n in counts.items())

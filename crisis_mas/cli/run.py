@@ -236,7 +236,7 @@ def _run_local(cfg, scen, selected, run_id, log, names, quiet):  # noqa: ANN001,
 def summary(report: Any, lang: str = "en") -> None:
     """The decision in plain words (the report's first page, short) and the ranking by name."""
     from crisis_mas.report.brief import build_brief
-    from crisis_mas.report.i18n import role_of, strings
+    from crisis_mas.report.i18n import short_of, strings
 
     b, t = build_brief(report, lang), strings(lang)
     out_console.print(f"\n[bold]{t['recommended']}:[/] [bold green]{b.recommended_name}[/]")
@@ -254,7 +254,7 @@ def summary(report: Any, lang: str = "en") -> None:
             str(i),
             a.name,
             f"{a.score:.3f}",
-            ", ".join(role_of(e, lang) for e in a.first_choice_of) or "—",
+            ", ".join(short_of(e, lang) for e in a.first_choice_of) or "—",
             style="bold green" if i == 1 else None,
         )
     out_console.print(table)

@@ -226,14 +226,25 @@ def _unverified(r: Report, lang: str, t: dict[str, str]) -> list[str]:
             out.append(t["fallback_line"].format(who=who, reason=reason))
         elif a.status == "failed":
             out.append(t["failed_line"].format(who=who, reason=first_sentence(a.error or "")))
-        seen = set()
+        groups: dict[tuple[str, str], list[str]] = {}
         for f in a.flags:
             reason = str(f.get("reason") or f.get("type", ""))
-            key = (flag_kind(f), reason)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(t["flag_line"].format(who=who, kind=kinds[key[0]], reason=reason))
+            found = groups.setdefault((flag_kind(f), str(f.get("type", ""))), [])
+            # Several flags of one type: name their items ('nine', 'Rouses'), not every reason.
+            label = f"'{f['item']}'" if f.get("item") and len(a.flags) > 1 else reason
+            if label not in found:
+                found.append(label)
+        for (kind, type_), reasons in groups.items():
+            if len(reasons) == 1:
+                out.append(t["flag_line"].format(who=who, kind=kinds[kind], reason=reasons[0]))
+            else:  # one line per check and flag type, with a few examples
+                sep = ", " if all(r.startswith("'") for r in reasons) else t["sep"]
+                examples = sep.join(reasons[:6]) + ("…" if len(reasons) > 6 else "")
+                out.append(
+                    t["flag_many"].format(
+                        who=who, kind=kinds[kind], n=len(reasons), type=type_, examples=examples
+                    )
+                )
     out += [t["warning_line"].format(text=w) for w in r.warnings]
     return out
 

@@ -14,6 +14,13 @@ const STAGES = {
   decision: "decided",
 };
 
+// Each flag type once, with how often it was raised.
+function counted(flags) {
+  const n = new Map();
+  for (const f of flags) n.set(f, (n.get(f) || 0) + 1);
+  return [...n.entries()];
+}
+
 function progressTable(rows) {
   return table(
     ["expert", "stage", "passages", "tokens", "first choice", "flags"],
@@ -24,7 +31,7 @@ function progressTable(rows) {
         h("td", {}, r.passages ?? ""),
         h("td", {}, r.tokens || ""),
         h("td", {}, r.choice || ""),
-        h("td", {}, (r.flags || []).map(flagChip)))),
+        h("td", {}, counted(r.flags || []).map(([f, n]) => [flagChip(f), n > 1 ? `×${n}` : ""])))),
     { class: "progress", "data-testid": "progress" },
   );
 }
@@ -118,7 +125,7 @@ export async function assessView(root) {
             if (data.stage === "done") {
               r.status = d.status;
               r.choice = names[d.recommended] || d.recommended || "";
-              r.flags = [...new Set([...(r.flags || []), ...(d.flags || []).filter(Boolean)])];
+              r.flags = [...(r.flags || []), ...(d.flags || []).filter((f) => f && !(r.flags || []).includes(f))];
               set(r, "done", d.status === "ok" ? "done" : d.status === "fallback" ? "fallback (doctrine prior)" : "failed");
             }
           }
