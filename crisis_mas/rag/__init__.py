@@ -2,6 +2,8 @@
 
 Public API (imported lazily so that `crisis_mas.config` does not pull in FAISS):
   Retriever.open(config) -> Retriever;  retriever.search(query, k, domains) -> list[Hit]
+  retriever.search_many(queries, k, domains) / search_for_experts([(query, domains, focus)]):
+    several searches with one embedding batch (what an assessment calls once per run)
   passages_within_budget(hits, max_tokens) -> list[Hit];  format_passages(hits) -> str
   tool_definition() / call_search_corpus(args, retriever);  ingest(paths, index_dir, config)
 """

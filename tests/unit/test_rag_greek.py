@@ -157,3 +157,19 @@ def test_search_many_equals_per_query_search_in_one_embedding_call(tmp_path: Pat
     assert emb.calls == 1
     single = [retriever.search_for_expert(q, d, focus=f) for q, d, f in requests]
     assert batched == single
+
+
+def test_thread_chooser_follows_measured_speed() -> None:
+    from crisis_mas.rag.embeddings import ThreadChooser
+
+    chooser = ThreadChooser(2, explore=8)
+    picks = []
+    for i in range(48):
+        n = chooser.next()
+        picks.append(n)
+        quiet = i < 24
+        chooser.record(n, (1.0 if n == 2 else 2.0) if quiet else (5.0 if n == 2 else 2.0))
+    assert set(picks[:2]) == {1, 2}  # both tried first
+    assert picks[4:24].count(2) > 15  # two threads while they are faster
+    assert picks[30:].count(1) > 14  # one thread while the machine is busy
+    assert ThreadChooser(1).choices == [1]
