@@ -1,10 +1,13 @@
 """All experts' answers in one batched multi-LoRA call: each expert's prompt with its adapter,
-a sampled retry for answers out of format, and one re-query with the correction for answers
-that contradict the HAZMAT reference tables."""
+a sampled retry for answers out of format, and one re-query with the corrections for answers
+that contradict the HAZMAT reference tables or name things nothing grounds (the `grounding`
+link's flags). A re-asked expert keeps whichever of its two answers is in format with fewer
+such flags (the new one on a tie)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from crisis_mas.config import AppConfig
 from crisis_mas.experts.assessment import ParsedAnswer, parse_answer
@@ -21,6 +24,10 @@ from crisis_mas.pool.types import (
 from crisis_mas.scenario import Scenario
 
 HAZMAT_FLAG = "hazmat_contradiction"
+GROUNDING_FLAG = "ungrounded_claim"
+# Request tags the `grounding` link reads (crisis_mas.middleware.grounding).
+GROUNDING_EXTRA_TAG = "grounding_extra"
+GROUNDING_CUT_TAG = "grounding_cut"
 
 
 @dataclass
@@ -37,10 +44,43 @@ class ExpertCall:
     completion_tokens: int = 0
     flags: list[dict] = field(default_factory=list)
     requeried: bool = False
+    # The request behind `result` (what the grounding check read as citable).
+    request: GenerationRequest | None = None
+    grounding_requeried: bool = False
 
     @property
     def answer_text(self) -> str:
         return self.result.text.rstrip() if self.result is not None else ""
+
+    @property
+    def ungrounded(self) -> list[dict]:
+        return [f for f in self.flags if f.get("type") == GROUNDING_FLAG]
+
+    def badness(self) -> tuple[int, int]:
+        """(HAZMAT contradictions, ungrounded claims): what a re-query tries to lower."""
+        return (sum(f.get("type") == HAZMAT_FLAG for f in self.flags), len(self.ungrounded))
+
+
+def scenario_text(s: Scenario) -> str:
+    """Every string of the scenario, one per line: what an answer may cite beyond the prompt
+    (municipality, Greek names, required resources), for the `grounding` link."""
+    out: list[str] = []
+
+    def walk(v: object) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                out.append(str(k))
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(str(v))
+
+    walk(s.model_dump(mode="json"))
+    return "\n".join(out)
 
 
 def hazard_tags(s: Scenario) -> dict[str, str]:
@@ -80,20 +120,31 @@ class AnswerBatch:
             "kind": "assessment",
             "prompt_version": str(prompt_version()),
             "kb_version": self.kb_version,
+            GROUNDING_EXTRA_TAG: self.scenario_text,
             **hazard_tags(self.scenario),
         }
-        return [
-            GenerationRequest(
-                messages=assessment_messages(
-                    p, self.scenario, self.passages.get(p.id), (corrections or {}).get(p.id)
-                ),
-                adapter=self.adapters.get(p.id),
-                sampling=SamplingConfig.model_validate(sampling.model_dump()),
-                assistant_prefix=templates()["answer_prefix"],
-                tags={**tags, "expert": p.id, "attempt": str(attempt)},
+        out = []
+        for p in profiles:
+            correction = (corrections or {}).get(p.id)
+            messages = assessment_messages(p, self.scenario, self.passages.get(p.id), correction)
+            extra = {"expert": p.id, "attempt": str(attempt)}
+            if correction:  # the correction quotes the flagged items: it grounds nothing
+                plain = assessment_messages(p, self.scenario, self.passages.get(p.id))
+                extra[GROUNDING_CUT_TAG] = str(len(plain[-1].content))
+            out.append(
+                GenerationRequest(
+                    messages=messages,
+                    adapter=self.adapters.get(p.id),
+                    sampling=SamplingConfig.model_validate(sampling.model_dump()),
+                    assistant_prefix=templates()["answer_prefix"],
+                    tags={**tags, **extra},
+                )
             )
-            for p in profiles
-        ]
+        return out
+
+    @cached_property
+    def scenario_text(self) -> str:
+        return scenario_text(self.scenario)
 
     def answer(self, profiles: list[ExpertProfile]) -> dict[str, ExpertCall]:
         """All experts' answers in one batch; retry invalid ones; re-query HAZMAT errors once."""
@@ -105,13 +156,19 @@ class AnswerBatch:
             self._call(todo, attempt, state)
             todo = [p for p in todo if state[p.id].parsed is None and state[p.id].error is None]
 
-        # HAZMAT: re-query once, with the correction as feedback, any expert that contradicted.
-        corrections = _corrections(state)
+        # Re-query once, with the corrections as feedback, any expert that contradicted the
+        # HAZMAT tables or named things nothing grounds.
+        grounding = self.config.ops.grounding
+        corrections = _corrections(
+            state, grounding.requery_min_ungrounded if grounding.requery else None
+        )
         if corrections:
             again = [p for p in profiles if p.id in corrections]
             for p in again:
-                state[p.id].requeried = True
-            self._call(again, 0, state, corrections)
+                s = state[p.id]
+                s.requeried = any(f.get("type") == HAZMAT_FLAG for f in s.flags)
+                s.grounding_requeried = bool(s.ungrounded)
+            self._call(again, 0, state, corrections, keep_better=True)
         return state
 
     def _call(
@@ -120,13 +177,15 @@ class AnswerBatch:
         attempt: int,
         state: dict[str, ExpertCall],
         corrections: dict[str, str] | None = None,
+        keep_better: bool = False,
     ) -> None:
         reqs = self.requests(todo, attempt, corrections)
         try:
             results = self.pool.generate(reqs)
         except ModelPoolError as err:
             for p in todo:
-                state[p.id].error = str(err)
+                if not keep_better or state[p.id].parsed is None:
+                    state[p.id].error = str(err)
             return
         for p, req, res in zip(todo, reqs, results, strict=True):
             s = state[p.id]
@@ -134,23 +193,47 @@ class AnswerBatch:
             s.latency_ms += res.latency_ms
             s.prompt_tokens += res.prompt_tokens
             s.completion_tokens += res.completion_tokens
-            s.result, s.messages = res, req.messages
-            s.flags = list(res.flags)
             if res.blocked:
-                s.error = res.text
+                if not keep_better or s.parsed is None:
+                    s.result, s.messages, s.request = res, req.messages, req
+                    s.flags, s.error = list(res.flags), res.text
                 continue
             parsed = parse_answer(res.text)
+            if keep_better and s.parsed is not None:
+                new = ExpertCall(flags=list(res.flags))
+                if parsed is None or new.badness() > s.badness():
+                    continue  # the first answer stays, with its own flags
             if parsed is not None or s.parsed is None:
                 s.parsed = parsed
+            s.result, s.messages, s.request = res, req.messages, req
+            s.flags = list(res.flags)
 
 
-def _corrections(state: dict[str, ExpertCall]) -> dict[str, str]:
-    """Expert id -> the correction text for answers that contradict the HAZMAT tables."""
+def _corrections(state: dict[str, ExpertCall], min_ungrounded: int | None) -> dict[str, str]:
+    """Expert id -> the correction text for answers in format that contradict the HAZMAT tables
+    or carry at least `min_ungrounded` ungrounded claims (None: grounding re-query off)."""
     out = {}
     for eid, s in state.items():
+        if s.requeried or s.grounding_requeried or s.result is None or s.result.blocked:
+            continue
+        lines = []
         found = [f for f in s.flags if f.get("type") == HAZMAT_FLAG]
-        if found and not s.requeried:
+        if found:
             from crisis_mas.safety.hazmat import Finding, format_corrections
 
-            out[eid] = format_corrections([Finding.model_validate(f) for f in found])
+            lines.append(format_corrections([Finding.model_validate(f) for f in found]))
+        if (
+            min_ungrounded is not None
+            and s.parsed is not None
+            and len(s.ungrounded) >= min_ungrounded
+        ):
+            items = dict.fromkeys(str(f.get("item", "")) for f in s.ungrounded)
+            lines += [
+                f"- '{i}' is in neither the scenario nor the references: name only the places, "
+                "services, resources and figures given above."
+                for i in items
+                if i
+            ]
+        if lines:
+            out[eid] = "\n".join(lines)
     return out

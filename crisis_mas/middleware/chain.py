@@ -59,6 +59,7 @@ LINKS: dict[str, str] = {
     "input_guard": "crisis_mas.middleware.guard:input_guard_link",
     "output_guard": "crisis_mas.middleware.guard:output_guard_link",
     "hazmat": "crisis_mas.middleware.hazmat:hazmat_link",
+    "grounding": "crisis_mas.middleware.grounding:grounding_link",
     "cache": "crisis_mas.middleware.cache.middleware:cache_link",
     "trace": "crisis_mas.middleware.tracing.link:trace_link",
     "metrics": "crisis_mas.middleware.metrics:metrics_link",

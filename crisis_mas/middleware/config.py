@@ -2,13 +2,16 @@
 
 The default chain, outermost first (see `DEFAULT_CHAIN`):
 
-    trace -> metrics -> input_guard -> cache -> output_guard -> hazmat -> (model)
+    trace -> metrics -> input_guard -> grounding -> cache -> output_guard -> hazmat -> (model)
 
 Trace and metrics wrap everything so they see what the caller sees: cache hits (`cached=True`)
 and input-guard blocks (`blocked=True`, answered without reaching the cache or the model), plus
 the end-to-end latency. The input guard runs before the cache, so a blocked prompt never reads
-or fills it. The cache sits outside the output guard and HAZMAT check: it stores answers that
-already passed them, and never stores blocked or flagged answers (see `ops/cache`).
+or fills it. Grounding sits inside the input guard (a blocked request has no answer to check)
+and outside the cache, so answers served from the cache are checked against this request's
+scenario and passages too (the check is pure and takes about a millisecond). The cache sits
+outside the output guard and HAZMAT check: it stores answers that already passed them, and
+never stores blocked or flagged answers (see `ops/cache`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crisis_mas.safety.config import GuardConfig, HazmatConfig
+from crisis_mas.safety.config import GroundingConfig, GuardConfig, HazmatConfig
 from crisis_mas.store.config import StoreConfig
 
 # Outermost first. The issue's logical order is input guard -> cache -> model -> output guard and
 # HAZMAT -> trace and metrics; trace and metrics are wrappers, so they sit outermost to observe it.
-DEFAULT_CHAIN: list[str] = ["trace", "metrics", "input_guard", "cache", "output_guard", "hazmat"]
+DEFAULT_CHAIN: list[str] = [
+    "trace",
+    "metrics",
+    "input_guard",
+    "grounding",
+    "cache",
+    "output_guard",
+    "hazmat",
+]
 
 
 class _Strict(BaseModel):
@@ -166,6 +177,7 @@ class OpsConfig(_Strict):
     chain: list[str] = Field(default_factory=lambda: list(DEFAULT_CHAIN))
     guard: GuardConfig = Field(default_factory=GuardConfig)
     hazmat: HazmatConfig = Field(default_factory=HazmatConfig)
+    grounding: GroundingConfig = Field(default_factory=GroundingConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)

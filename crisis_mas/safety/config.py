@@ -34,3 +34,17 @@ class HazmatConfig(BaseModel):
     kinds: list[str] = Field(default_factory=lambda: ["assessment", "chat"])
     # Also attach low-score `hazmat_unverified` flags for claims no table can confirm.
     flag_unknown: bool = False
+
+
+class GroundingConfig(BaseModel):
+    """The `grounding` chain link (`ops.grounding`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Request kinds (tag `kind`) whose answers are checked; requests without a kind are not.
+    kinds: list[str] = Field(default_factory=lambda: ["assessment"])
+    # Ask an expert once more, told which items were ungrounded (like the HAZMAT re-query).
+    requery: bool = True
+    # Re-ask only when at least this many claims of an answer are ungrounded.
+    requery_min_ungrounded: int = Field(default=1, ge=1)

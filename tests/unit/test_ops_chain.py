@@ -1,6 +1,7 @@
 """The default chain order: trace and metrics outermost see cache hits and input-guard blocks.
 
-Runs the real default chain (trace, metrics, input_guard, cache, output_guard, hazmat) around a
+Runs the real default chain (trace, metrics, input_guard, grounding, cache, output_guard, hazmat)
+around a
 fake pool, with the safety layer's real guard and HAZMAT links.
 """
 
@@ -18,7 +19,6 @@ from crisis_mas.pool.types import ChatMessage, GenerationRequest
 
 if TYPE_CHECKING:
     from ops_fixtures import FakePool
-
 
 
 def _req(text: str, expert: str) -> GenerationRequest:
@@ -40,7 +40,15 @@ def _count(name: str, expert: str) -> float:
 
 def test_default_chain_is_the_issue_order() -> None:
     assert AppConfig().ops.chain == DEFAULT_CHAIN
-    assert DEFAULT_CHAIN == ["trace", "metrics", "input_guard", "cache", "output_guard", "hazmat"]
+    assert DEFAULT_CHAIN == [
+        "trace",
+        "metrics",
+        "input_guard",
+        "grounding",
+        "cache",
+        "output_guard",
+        "hazmat",
+    ]
 
 
 def test_outer_links_see_hits_blocks_and_contradictions(
@@ -63,7 +71,8 @@ def test_outer_links_see_hits_blocks_and_contradictions(
     fake_pool.result_overrides = {wrong: {"text": "The IDLH of ammonia is 10 ppm."}}
     for _ in range(2):  # a contradicted answer is flagged and never stored
         res = pool.generate([_req(wrong, expert)])[0]
-        assert [f["type"] for f in res.flags] == ["hazmat_contradiction"] and not res.cached
+        assert [f["type"] for f in res.flags] == ["hazmat_contradiction", "ungrounded_claim"]
+        assert res.flags[1]["item"] == "10" and not res.cached  # nothing grounds "10 ppm"
     assert fake_pool.n_requests == 3
 
     assert _count("crisis_mas_guard_blocks_total", expert) == 1
