@@ -122,8 +122,24 @@ def _catalogue_actions(a: Assessment) -> list[tuple[str, str | None, str | None]
     return out
 
 
-def _actions(shown: list[Assessment], lang: str) -> list[tuple[str, list[Item]]]:
+def _summary(r: Report, name: str) -> list[tuple[str, str]] | None:
+    """(text, expert) of the report's grounded summary items (`summary.actions` or
+    `.concerns`), or None when the report carries no summary (older reports): then each
+    expert's own lists are used."""
+    summary = getattr(r, "summary", None)
+    items = getattr(summary, name, None) or []
+    if not items and not getattr(summary, "withheld", 0):
+        return None
+    return [(i.text, i.expert_id) for i in items]
+
+
+def _actions(r: Report, shown: list[Assessment], lang: str) -> list[tuple[str, list[Item]]]:
     by_service: dict[str, list[tuple[str, str, str | None]]] = {}
+    grounded = _summary(r, "actions")
+    if grounded is not None and not any(_catalogue_actions(a) for a in shown):
+        for text, expert in grounded:
+            by_service.setdefault(service_of(expert, lang), []).append((text, expert, None))
+        return [(service, _merge(pairs)) for service, pairs in by_service.items()]
     for a in shown:
         catalogue = _catalogue_actions(a)
         if catalogue:
@@ -245,12 +261,17 @@ def _unverified(r: Report, lang: str, t: dict[str, str]) -> list[str]:
                         who=who, kind=kinds[kind], n=len(reasons), type=type_, examples=examples
                     )
                 )
+    withheld = getattr(getattr(r, "summary", None), "withheld", 0)
+    if withheld:
+        out.append(t["withheld_line"].format(n=withheld))
     out += [t["warning_line"].format(text=w) for w in r.warnings]
     return out
 
 
-def _sources(shown: list[Assessment]) -> list[Source]:
+def _sources(r: Report, shown: list[Assessment]) -> list[Source]:
     docs: dict[str, Source] = {}
+    for c in getattr(r, "sources", None) or []:  # the report's own list, once each, in order
+        docs.setdefault(c.doc_id, Source(len(docs) + 1, c.doc_id, c.title, [], []))
     for a in shown:
         for c in a.citations:
             s = docs.setdefault(c.doc_id, Source(len(docs) + 1, c.doc_id, c.title, [], []))
@@ -272,9 +293,10 @@ def notices(r: Report, t: dict[str, str]) -> list[str]:
         elif isinstance(value, list):
             out += [str(getattr(v, "message", v)) for v in value if v]
     status = getattr(r, "status", None)
-    if status not in (None, "ok", "complete", "succeeded") and not out:
-        out.append(f"status: {status}")
-    if not out and r.model.base.startswith("embedded:"):
+    if status in ("degraded", "failed"):
+        reason = getattr(r, "status_reason", None) or ""
+        out.insert(0, t[f"status_{status}_run"].format(reason=reason).rstrip(": "))
+    if not getattr(r, "notice", None) and r.model.base.startswith("embedded:"):
         out.append(t["demo_model"])
     return out
 
@@ -286,7 +308,10 @@ def build_brief(r: Report, lang: str = "en") -> Brief:
     d = r.decision
     top = d.ranking[0] if d.ranking else None
     level, conf = _confidence(r, t)
-    pairs = [(c, a.expert_id, None) for a in shown for c in a.key_concerns]
+    concerns = _summary(r, "concerns")
+    if concerns is None:
+        concerns = [(c, a.expert_id) for a in shown for c in a.key_concerns]
+    pairs = [(c, e, None) for c, e in concerns]
     return Brief(
         lang=lang,
         title=t["title"].format(scenario=r.scenario_name),
@@ -303,11 +328,11 @@ def build_brief(r: Report, lang: str = "en") -> Brief:
         why=_why(r, shown, lang, t) if top else [],
         confidence_level=level,
         confidence=conf,
-        actions=_actions(shown, lang),
+        actions=_actions(r, shown, lang),
         risks=_merge(pairs)[:6],
         dissent=_dissent(r, lang, t),
         unverified=_unverified(r, lang, t),
-        sources=_sources(shown),
+        sources=_sources(r, shown),
         shown=shown,
         hidden=hidden,
     )

@@ -12,6 +12,7 @@ from sample_report import sample_report
 from crisis_mas.report.brief import build_brief, flag_kind
 from crisis_mas.report.html import to_html
 from crisis_mas.report.markdown import to_markdown
+from crisis_mas.report.model import Report
 
 
 def _sentences(text: str) -> int:
@@ -120,3 +121,30 @@ def test_brief_confidence_levels() -> None:
     b = build_brief(sample_report())
     assert b.confidence_level in ("high", "moderate", "low")
     assert "1 of" not in b.confidence or b.confidence_level != "high"
+
+
+@pytest.mark.skipif(
+    "summary" not in Report.model_fields, reason="report status/summary fields not landed"
+)
+def test_grounded_summary_status_and_sources_from_the_report() -> None:
+    r = sample_report().model_copy(
+        update={
+            "status": "degraded",
+            "status_reason": "every expert fell back",
+            "notice": "Demonstration model: do not act on it.",
+            "summary": Report.model_fields["summary"].annotation.model_validate(
+                {
+                    "actions": [{"expert_id": "police", "text": "Close the Rovies road"}],
+                    "concerns": [{"expert_id": "fire", "text": "Wind shift"}],
+                    "withheld": 3,
+                }
+            ),
+        }
+    )
+    page = to_markdown(r).partition("\n---\n")[0]
+    assert "> **Notice:** Degraded run" in page and "every expert fell back" in page
+    assert "Demonstration model: do not act on it." in page and "small demonstration" not in page
+    actions = page.split("## Actions by service")[1].split("## Key risks")[0]
+    assert "Close the Rovies road" in actions and "Open the coastal corridor" not in actions
+    assert "Wind shift" in page.split("## Key risks")[1].split("## Dissent")[0]
+    assert "3 action(s) or concern(s) held back" in page
