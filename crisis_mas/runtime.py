@@ -30,7 +30,10 @@ def serving_assessor(
 
 
 def persist_run(config: AppConfig, scenario: Scenario, report: Report) -> None:
-    """Keep a finished run: the run store (CLI + API history) and the drift monitor's inputs."""
+    """Keep a finished run: the run store (CLI + API history) and the drift monitor's inputs.
+    A failed run is stored too (its report carries `status="failed"` and the reason), but is
+    no input the live traffic saw answered, so drift does not count it."""
     store = open_store(config.store)
     store.runs.save(run_record(report))
-    record_input(report.run_id, scenario, store)
+    if report.status != "failed":
+        record_input(report.run_id, scenario, store)

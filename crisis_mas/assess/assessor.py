@@ -1,25 +1,34 @@
-"""`Assessor.run`: select experts, retrieve, generate in one batch, score, decide, report.
+"""`Assessor.run`: screen the input, select experts, retrieve, generate in one batch, score,
+ground, decide, report.
 
+The scenario's size and the input guard are checked first, before any retrieval or embedding.
 Every expert's request is submitted in one batch, so the engine runs them together, each with its
-own LoRA adapter. Progress goes to an optional event sink (`assess.events`).
+own LoRA adapter. The report says honestly what the run is worth (`assess.outcome`): failed when
+no expert answered, degraded when every expert fell back, and only grounded items in the
+commander's summary. Progress goes to an optional event sink (`assess.events`).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crisis_mas.assess import outcome
 from crisis_mas.assess.events import EventSink, ProgressEvent, emit
-from crisis_mas.assess.generation import AnswerBatch
+from crisis_mas.assess.generation import GROUNDING_FLAG, HAZMAT_FLAG, AnswerBatch, ExpertCall
+from crisis_mas.assess.inputs import check_size, guard_block
 from crisis_mas.assess.retrieval import retrieve_passages
 from crisis_mas.assess.routing import AdapterRouter
 from crisis_mas.assess.scoring import score_answers
 from crisis_mas.config import AppConfig
 from crisis_mas.coordinator.decision import decide
+from crisis_mas.experts.assessment import Assessment
 from crisis_mas.experts.profiles import ExpertProfile, load_profiles
-from crisis_mas.experts.selection import select_experts
+from crisis_mas.experts.selection import Selection, select_experts
 from crisis_mas.middleware.chain import build_chain
 from crisis_mas.pool.base import ModelPool
 from crisis_mas.pool.factory import build_pool, expert_adapters
@@ -60,6 +69,7 @@ class Assessor:
             extra = router.extra_adapters(roster) if router and _loads_candidates(config) else []
             pool = build_pool(config.model, [*self.adapters.values(), *extra])
         self.pool = build_chain(pool, config.ops, config.model.base)
+        _register_roster(self.profiles.values())
         self._retriever: Any = None
         self._tracer: Any = None
 
@@ -122,9 +132,15 @@ class Assessor:
                 ProgressEvent(run_id=run_id, stage=stage, expert=expert, detail=detail),
             )
 
+        check_size(self.config, scenario)  # over the input limit: refused before any work
         selection = select_experts(scenario, experts or self.config.agents.experts)
         profiles = [self.profiles[s.expert_id] for s in selection]
         event("selected", experts=[p.id for p in profiles])
+        run = _Run(scenario, selection, run_id, t_start, timings, event)
+        blocked = guard_block(self.config, scenario)
+        if blocked is not None:  # before retrieval: nothing is embedded for a refused scenario
+            failed = [_failed(p, self.adapters.get(p.id), blocked) for p in profiles]
+            return self._report(run, failed, {}, [])
         # Canary: experts routed to a candidate adapter on this run (sticky by run id).
         plan = (
             self.router.plan(run_id, [p.id for p in profiles], self.pool.info, self.adapters)
@@ -185,40 +201,97 @@ class Assessor:
             )
         timings["score_ms"] = (time.perf_counter() - t) * 1000
 
-        t = time.perf_counter()
-        event("deciding")
-        relevance = {s.expert_id: s.relevance for s in selection}
-        decision = decide(
-            scenario,
-            assessments,
-            self.profiles,
-            relevance,
-            self.config.aggregation,
-            self.learned_reliability(scenario, profiles),
-        )
-        timings["aggregate_ms"] = (time.perf_counter() - t) * 1000
-        timings["total_ms"] = (time.perf_counter() - t_start) * 1000
+        report = self._report(run, assessments, answers, warnings, profiles)
+        for a in report.assessments:
+            spans[a.expert_id].end(a.model_dump(include={"status", "recommended", "confidence"}))
+            g = report.grounding.get(a.expert_id)
+            if g is not None and g.rate is not None:
+                trace.score(
+                    "grounded_claim_rate",
+                    g.rate,
+                    comment=f"{g.grounded}/{g.claims} claims grounded"
+                    + (f"; ungrounded: {', '.join(g.ungrounded[:10])}" if g.ungrounded else ""),
+                    expert_id=a.expert_id,
+                )
+        d = report.decision
+        trace.end({"recommended": d.recommended, "consensus": d.consensus, "status": report.status})
+        if self.router and report.status != "failed":
+            self.router.record(plan, report)  # canary samples + automatic rollback
+        if report.status == "ok":
+            event("decision", recommended=d.recommended, consensus=d.consensus)
+        return report
 
-        info = self.pool.info()
+    def _report(
+        self,
+        run: _Run,
+        assessments: list[Assessment],
+        answers: dict[str, ExpertCall],
+        warnings: list[str],
+        profiles: list[ExpertProfile] | None = None,
+    ) -> Report:
+        """Decide (unless no expert answered) and assemble the report with its honest status."""
+        event = run.event
+        assessments, sources = outcome.cite_once(assessments)
+        grounding, summary = outcome.ground(assessments, answers)
+        for eid, g in grounding.items():
+            call = answers[eid]
+            event(
+                "checked",
+                eid,
+                claims=g.claims,
+                grounded=g.grounded,
+                ungrounded=g.ungrounded,
+                withheld_items=g.withheld_items,
+                grounding_requeried=g.requeried,
+                hazmat_contradictions=sum(f.get("type") == HAZMAT_FLAG for f in call.flags),
+                hazmat_requeried=call.requeried,
+                flags=[f.get("type") for f in call.flags if f.get("type") != GROUNDING_FLAG],
+            )
+        status, reason = outcome.run_status(assessments)
+        t = time.perf_counter()
+        if status == "failed":
+            decision = outcome.failed_decision(self.config.aggregation.method, reason or "")
+        else:
+            event("deciding")
+            relevance = {s.expert_id: s.relevance for s in run.selection}
+            decision = decide(
+                run.scenario,
+                assessments,
+                self.profiles,
+                relevance,
+                self.config.aggregation,
+                self.learned_reliability(run.scenario, profiles or []),
+            )
+            if status == "degraded":
+                decision = outcome.degraded_decision(decision)
+        run.timings["aggregate_ms"] = (time.perf_counter() - t) * 1000
+        run.timings["total_ms"] = (time.perf_counter() - run.t_start) * 1000
+        base = self.config.model.base
+        info = None if status == "failed" and not answers else self.pool.info()
         report = Report(
-            scenario_id=scenario.id,
-            scenario_name=scenario.name,
-            scenario_type=scenario.type,
-            run_id=run_id,
+            scenario_id=run.scenario.id,
+            scenario_name=run.scenario.name,
+            scenario_type=run.scenario.type,
+            run_id=run.run_id,
             created_at=_now(),
-            model=ModelRef(base=info.base, backend=info.backend),
-            experts=selection,
+            model=ModelRef(
+                base=info.base if info else base,
+                backend=info.backend if info else self.config.model.backend,
+            ),
+            experts=run.selection,
             assessments=assessments,
             decision=decision,
             warnings=warnings,
-            timings={k: round(v, 1) for k, v in timings.items()},
+            timings={k: round(v, 1) for k, v in run.timings.items()},
+            status=status,
+            status_reason=reason,
+            notice=outcome.demo_notice(base),
+            summary=summary,
+            grounding=grounding,
+            sources=sources,
         )
-        for a in assessments:
-            spans[a.expert_id].end(a.model_dump(include={"status", "recommended", "confidence"}))
-        trace.end({"recommended": decision.recommended, "consensus": decision.consensus})
-        if self.router:
-            self.router.record(plan, report)  # canary samples + automatic rollback
-        event("decision", recommended=decision.recommended, consensus=decision.consensus)
+        if status != "ok":
+            event(status, reason=reason)
         return report
 
     def close(self) -> None:
@@ -228,3 +301,35 @@ class Assessor:
 def _loads_candidates(config: AppConfig) -> bool:
     """Backends that load adapters from local paths (an OpenAI server names its own models)."""
     return config.model.use_adapters and config.model.backend in ("vllm", "transformers")
+
+
+@dataclass
+class _Run:
+    """What one run's steps share."""
+
+    scenario: Scenario
+    selection: list[Selection]
+    run_id: str
+    t_start: float
+    timings: dict[str, float]
+    event: Callable[..., None]
+
+
+def _failed(profile: ExpertProfile, adapter: AdapterRef | None, error: str) -> Assessment:
+    return Assessment(
+        expert_id=profile.id,
+        expert_name=f"{profile.persona_name}, {profile.title}",
+        adapter=adapter.name if adapter else None,
+        status="failed",
+        error=error,
+    )
+
+
+def _register_roster(profiles: Iterable[ExpertProfile]) -> None:
+    """Every roster entry is citable by every expert (the grounding link's static reference)."""
+    from crisis_mas.middleware.grounding import add_static_reference
+
+    add_static_reference(
+        "roster",
+        [p.model_dump_json() for p in profiles],
+    )

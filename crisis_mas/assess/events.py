@@ -1,7 +1,8 @@
 """Progress events of a run, for live displays (CLI progress, server-sent events, the console).
 
 A run emits run-level stages (`expert` is None) and per-expert stages; the last event is the
-decision. Sinks must be cheap and must not raise: a failing sink is logged and ignored.
+decision, or `degraded` (after the decision's ranking) / `failed` (no recommendation). Sinks
+must be cheap and must not raise: a failing sink is logged and ignored.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ Stage = Literal[
     "generated",  # expert: an answer arrived (tokens, attempts, flags)
     "scoring",  # run
     "done",  # expert: status ok / fallback / failed, first choice, flags
+    "checked",  # expert: grounding (claims, ungrounded items, withheld) and HAZMAT flags
     "deciding",  # run
-    "decision",  # run: the recommendation
+    "decision",  # run: the recommendation (runs with status ok)
+    "degraded",  # run: every expert fell back; the ranking rests on priors and criteria alone
+    "failed",  # run: no expert answered (the reason); there is no recommendation
 ]
 
 

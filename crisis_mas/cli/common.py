@@ -34,8 +34,8 @@ def handles_errors(fn: F) -> F:
 
         try:
             return fn(*args, **kwargs)
-        except CrisisMasError as err:
-            fail(str(err), 2)
+        except CrisisMasError as err:  # a server's 5xx is no user error: exit 1
+            fail(str(err), 1 if (getattr(err, "status", None) or 0) >= 500 else 2)
         except ModelPoolError as err:
             fail(f"model pool: {str(err).splitlines()[0]}", 1)
         except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from rich.table import Table
 from crisis_mas.cli.common import (
     EngineLog,
     err_console,
+    fail,
     handles_errors,
     out_console,
     quiet_engines,
@@ -89,6 +90,7 @@ def run(
 ) -> None:
     """Run a scenario: select experts, assess in parallel on the model pool, rank and explain."""
     from crisis_mas.assess import new_run_id
+    from crisis_mas.assess.inputs import check_size
     from crisis_mas.config import load_config
     from crisis_mas.experts.profiles import get_profiles
     from crisis_mas.experts.selection import select_experts
@@ -103,6 +105,7 @@ def run(
     cfg = load_config(config)
     offline_by_default(cfg.model.base)
     scen = load_scenario(resolve_scenario_path(scenario))
+    check_size(cfg, scen)  # an oversized scenario exits 2 here, before any model or index loads
     expert_ids = _split_experts(experts)
     if expert_ids:
         get_profiles(expert_ids)  # unknown ids fail here, before any model is loaded
@@ -130,7 +133,13 @@ def run(
         files = write_reports(report, folder, lang)
         if as_json:
             print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False), flush=True)
-        else:
+        if report.status == "failed":  # no expert answered: stored as failed, one line, exit 1
+            fail(
+                f"no expert answered: {report.status_reason} "
+                f"(run {report.run_id} stored as failed; {files[1]})",
+                1,
+            )
+        if not as_json:
             summary(report, lang)
             out_console.print(
                 f"\nreports: {files[1]}  ·  {files[2]}\nrun id: [bold]{report.run_id}[/]",

@@ -126,13 +126,28 @@ class ApiState:
         self, scenario: Scenario, experts: list[str] | None, run_id: str | None = None
     ) -> tuple[Report, list[str]]:
         """One assessment through `Assessor.run`; saved (run store + drift input) before
-        returning, then any shadow rollout is handed to the background worker. Raises ApiError."""
+        returning, then any shadow rollout is handed to the background worker. Raises ApiError:
+        503 when no expert answered (the run is stored as failed first), 413 when the scenario
+        is over the input limit."""
+        from crisis_mas.errors import InputError
         from crisis_mas.runtime import persist_run
 
         with self._user_request():
             self._begin()
-            report = self.assessor.run(scenario, experts, run_id=run_id)
+            try:
+                report = self.assessor.run(scenario, experts, run_id=run_id)
+            except InputError as err:  # e.g. over the input size limit, refused before any work
+                raise ApiError(413, str(err), "invalid_request_error", "scenario") from None
             errors = self._errors()
+            if report.status == "failed":  # no expert answered: stored as failed, then 503
+                persist_run(self.config, scenario, report)
+                stored = f" (run {report.run_id} stored as failed)"
+                if errors:  # the engine's own status: 503, or 422 when it rejected the request
+                    err = model_error(errors)
+                    raise ApiError(err.status, err.message + stored, err.type, err.param)
+                raise ApiError(
+                    503, f"no expert answered: {report.status_reason}{stored}", "assessment_failed"
+                )
             if errors:
                 raise model_error(errors)
             persist_run(self.config, scenario, report)

@@ -96,7 +96,10 @@ def test_engine_failure_marks_experts_failed_and_reports_them() -> None:
     r = _assessor(pool).run(SCEN, ["fire", "police"])
     assert [a.status for a in r.assessments] == ["failed", "failed"]
     assert "engine died" in r.assessments[0].error
-    assert "Failed experts, not counted: fire, police" in r.decision.explanation
+    # No expert answered: the run fails, with the reason, and recommends nothing.
+    assert r.status == "failed" and r.status_reason == "engine died"
+    assert r.decision.recommended is None and r.decision.ranking == []
+    assert "No recommendation" in r.decision.explanation
 
 
 def test_hazmat_contradiction_triggers_one_requery_with_correction() -> None:

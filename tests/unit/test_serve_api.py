@@ -222,7 +222,10 @@ def test_model_errors_map_to_status(api: Any, kind: str, status: int) -> None:
     r = client.post("/v1/assessments", json={"scenario": _scenario(), "experts": ["fire"]})
     assert r.status_code == status, r.text
     assert "engine exploded" in r.json()["error"]["message"]
-    assert len(state.runs.list(limit=100)) == before  # no half report stored
+    # No expert answered: the run is stored as failed, with the reason, and recommends nothing.
+    runs = state.runs.list(limit=100)
+    assert len(runs) == before + 1 and runs[0].recommended is None
+    assert runs[0].run_id in r.json()["error"]["message"]
 
 
 def test_model_pool_unreachable_is_503(api: Any) -> None:
