@@ -255,3 +255,37 @@ def test_console_asks_for_the_token(tmp_path: Path, browser) -> None:  # noqa: A
         assert not browser.find_element(By.ID, "token-panel").is_displayed()
     finally:
         srv.stop()
+
+
+def test_adapters_view_shows_a_canary_with_its_arms(tmp_path: Path, browser) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    from crisis_mas.rollout.registry import Registry
+
+    srv = serve(tmp_path, StandInHandle())
+    try:
+        cfg = srv.state.config
+        reg = Registry(cfg.store, cfg.rollout)
+        for tag in ("a", "b"):
+            reg.register(
+                {
+                    "expert": "fire",
+                    "base": cfg.model.base,
+                    "path": str(tmp_path / f"fire-{tag}"),
+                    "data_sha256": tag * 8,
+                    "training": {"r": 8},
+                    "final_loss": 0.25,
+                }
+            )
+        reg.activate("fire", 1)
+        reg.start("fire", 2, "canary", 0.3)
+        _open(browser, f"{srv.url}/console/#/adapters")
+        _wait(browser, lambda d: _css(d, "[data-testid=rollouts] tbody tr"))
+        row = [td.text for td in _css(browser, "[data-testid=rollouts] tbody tr td")]
+        assert row[:4] == ["fire", "canary 30%", "v2", "v1"], row
+        assert "n 0" in row[4] and row[5].startswith(("hold", "continue"))
+        versions = _css(browser, "[data-testid=versions] tbody tr")
+        assert len(versions) == 2
+        assert "0.250" in browser.find_element(By.CSS_SELECTOR, "[data-testid=versions]").text
+    finally:
+        srv.stop()

@@ -8,21 +8,26 @@ export async function adaptersView(root) {
   root.replaceChildren(h("p", {}, "loading…"));
   try {
     const { versions, rollouts } = await get("/v1/adapters/rollout");
-    const vrows = versions.map((v) => [v.expert, `v${v.version}`, v.status || v.state || "", v.path || "", v.created_at || ""]);
-    const rrows = rollouts.map((r) => [
-      r.expert,
-      r.mode || r.kind || "",
-      r.candidate != null ? `v${r.candidate}` : "",
-      r.incumbent != null ? `v${r.incumbent}` : "",
-      JSON.stringify(r.arms || r.stats || {}),
-    ]);
+    const vrows = versions.map((v) => [v.expert, `v${v.version}`, v.status, v.final_loss != null ? v.final_loss.toFixed(3) : "—", (v.registered_at || "").slice(0, 19).replace("T", " ")]);
+    const arm = (a) => `n ${a.n} · errors ${(100 * a.error_rate).toFixed(1)}% · HAZMAT ${(100 * a.hazmat_rate).toFixed(1)}%`;
+    const rrows = rollouts.map((st) => {
+      const r = st.rollout;
+      return [
+        r.expert,
+        r.mode === "canary" ? `canary ${Math.round(100 * r.fraction)}%` : r.mode,
+        r.candidate != null ? `v${r.candidate}` : "—",
+        r.incumbent != null ? `v${r.incumbent}` : "—",
+        `${arm(st.candidate)} / ${arm(st.incumbent)}`,
+        `${st.check.action}${st.check.reasons.length ? `: ${st.check.reasons.join("; ")}` : ""}`,
+      ];
+    });
     root.replaceChildren(
       h("h1", {}, "Adapters"),
       card("Active rollouts", rrows.length
-        ? table(["expert", "mode", "candidate", "incumbent", "arms"], rrows, { "data-testid": "rollouts" })
+        ? table(["expert", "mode", "candidate", "incumbent", "candidate / incumbent arm", "check"], rrows, { "data-testid": "rollouts" })
         : h("p", { "data-testid": "rollouts" }, "No rollout in progress.")),
       card("Versions", vrows.length
-        ? table(["expert", "version", "status", "path", "created"], vrows, { class: "compact", "data-testid": "versions" })
+        ? table(["expert", "version", "status", "final loss", "registered"], vrows, { class: "compact", "data-testid": "versions" })
         : h("p", { "data-testid": "versions" }, "No registered adapter versions (the shipped adapters serve).")),
     );
   } catch (err) {
