@@ -33,6 +33,13 @@ class ScenarioScore(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    # Grounding (issue 13): claims in the final answers and how many trace to a source, per
+    # expert as [claims, grounded]; sources cited twice by one expert.
+    n_claims: int = 0
+    n_grounded_claims: int = 0
+    claims_by_expert: dict[str, list[int]] = Field(default_factory=dict)
+    duplicate_citations: int = 0
+    n_fallback: int = 0
 
     @property
     def quality(self) -> float:
@@ -55,11 +62,14 @@ def score_report(
         types = [str(f.get("type", "")) for f in a.flags]
         if a.hazmat_contradicts or HAZMAT_FLAG in types:
             hazmat += 1
-        guard += sum(1 for t in types if t and not t.startswith("hazmat_"))
+        guard += sum(1 for t in types if t and not t.startswith(("hazmat_", "ungrounded_")))
         text = "\n".join([a.rationale, *a.key_concerns, *a.immediate_actions]) or a.raw_text
         for fact in labels.facts:
             for wrong in fact.wrong_values(text):
                 fact_errors.append(f"{fact.name}: {wrong} (expert {a.expert_id})")
+    grounding = getattr(report, "grounding", {}) or {}
+    by_expert = {e: [g.claims, g.grounded] for e, g in grounding.items()}
+    dup = sum(len(a.citations) - len({c.doc_id for c in a.citations}) for a in report.assessments)
     pt = sum(a.tokens.prompt for a in report.assessments)
     ct = sum(a.tokens.completion for a in report.assessments)
     latency = report.timings.get("total_ms")
@@ -82,6 +92,11 @@ def score_report(
         prompt_tokens=pt,
         completion_tokens=ct,
         cost_usd=(pt * cost_per_1k_prompt + ct * cost_per_1k_completion) / 1000,
+        n_claims=sum(c for c, _ in by_expert.values()),
+        n_grounded_claims=sum(g for _, g in by_expert.values()),
+        claims_by_expert=by_expert,
+        duplicate_citations=dup,
+        n_fallback=sum(1 for a in report.assessments if a.status == "fallback"),
     )
 
 
@@ -107,6 +122,10 @@ class SuiteMetrics(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    grounded_claim_rate: float | None = None
+    grounded_claim_rate_by_expert: dict[str, float] = Field(default_factory=dict)
+    fallback_rate: float = 0.0  # fallback assessments / all assessments
+    duplicate_citations: int = 0
 
 
 def _rate(num: float, den: float) -> float:
@@ -132,4 +151,22 @@ def suite_metrics(scores: list[ScenarioScore]) -> SuiteMetrics:
         prompt_tokens=sum(s.prompt_tokens for s in scores),
         completion_tokens=sum(s.completion_tokens for s in scores),
         cost_usd=round(sum(s.cost_usd for s in scores), 6),
+        grounded_claim_rate=_claim_rate([[s.n_claims, s.n_grounded_claims] for s in scores]),
+        grounded_claim_rate_by_expert=_claim_rates_by_expert(scores),
+        fallback_rate=_rate(sum(s.n_fallback for s in scores), n_a),
+        duplicate_citations=sum(s.duplicate_citations for s in scores),
     )
+
+
+def _claim_rate(pairs: list[list[int]]) -> float | None:
+    claims = sum(c for c, _ in pairs)
+    return round(sum(g for _, g in pairs) / claims, 4) if claims else None
+
+
+def _claim_rates_by_expert(scores: list[ScenarioScore]) -> dict[str, float]:
+    experts = sorted({e for s in scores for e in s.claims_by_expert})
+    rates = {
+        e: _claim_rate([s.claims_by_expert[e] for s in scores if e in s.claims_by_expert])
+        for e in experts
+    }
+    return {e: r for e, r in rates.items() if r is not None}

@@ -160,3 +160,23 @@ def test_summary_is_grounded_even_without_the_link() -> None:
     shown = [i.text for i in r.summary.concerns + r.summary.actions]
     assert shown == ["plume over the schools", "evacuate downwind homes"]
     assert r.grounding["fire"].rate is not None and r.grounding["fire"].rate < 1
+
+
+def test_eval_metrics_carry_the_grounded_claim_rate() -> None:
+    from crisis_mas.evals.labels import ScenarioLabels
+    from crisis_mas.evals.metrics import score_report, suite_metrics
+
+    r = _assessor(ScriptedPool({"fire": [INVENTED], "medical": [FIXED]})).run(
+        SCEN, ["fire", "medical"]
+    )
+    labels = ScenarioLabels(
+        scenario="elefsina_ammonia.json", scenario_id=SCEN.id, acceptable=SCEN.alternative_ids
+    )
+    score = score_report(r, labels)
+    g = r.grounding
+    assert score.n_claims == g["fire"].claims + g["medical"].claims > 0
+    assert score.claims_by_expert["medical"] == [g["medical"].claims, g["medical"].claims]
+    m = suite_metrics([score])
+    assert m.grounded_claim_rate_by_expert["medical"] == 1.0
+    assert m.grounded_claim_rate is not None and m.grounded_claim_rate < 1.0
+    assert m.duplicate_citations == 0 and m.fallback_rate == 0.0
