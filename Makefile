@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make run   - install everything into .venv/ and run the Evia wildfire on the embedded model
-#   make test  - install everything (plus redis-server) and run the whole test suite
+#   make test  - install everything (plus redis-server and postgresql) and run the whole test suite
 .PHONY: setup run test test-fast lint
 
 setup:
@@ -12,6 +12,7 @@ run: setup
 test: setup
 	bash scripts/ensure_redis.sh
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_postgres.sh
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/python scripts/build_training_sets.py --check
@@ -21,6 +22,7 @@ test: setup
 test-fast: setup
 	bash scripts/ensure_redis.sh
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_postgres.sh
 	.venv/bin/python -m pytest -q tests/unit tests/integration
 
 lint:

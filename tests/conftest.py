@@ -21,7 +21,8 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS / "support"))  # helper modules: evalkit, clirun, ops_fixtures, ...
 
-pytest_plugins = ["ops_fixtures"]  # redis_server, ops_home, fake_pool
+# redis_server, ops_home, fake_pool; postgres_url, pg_database (a private PostgreSQL server)
+pytest_plugins = ["ops_fixtures", "pg_server"]
 
 _LAYERS = ("unit", "integration", "e2e")
 

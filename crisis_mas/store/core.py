@@ -80,14 +80,14 @@ class Store:
         """Apply pending migrations (any process may; they serialise on a lock)."""
         return self._guard(lambda: upgrade(self.engine, self.url))
 
-    def ensure_schema(self) -> None:
+    def ensure_schema(self, auto_upgrade: bool | None = None) -> None:
         """Once per process: upgrade (`auto_upgrade`) or check that the schema is current."""
         if self._migrated:
             return
         with self._lock:
             if self._migrated:
                 return
-            if self.cfg.auto_upgrade:
+            if self.cfg.auto_upgrade if auto_upgrade is None else auto_upgrade:
                 self.upgrade()
             else:
                 rev = self.revision()
@@ -130,7 +130,7 @@ def open_store(target: StoreRef = None, *, migrate_schema: bool = True) -> Store
                     _open.popitem(last=False)[1].dispose()
             _open.move_to_end(key)
     if migrate_schema:
-        store.ensure_schema()
+        store.ensure_schema(target.auto_upgrade if isinstance(target, StoreConfig) else None)
     return store
 
 

@@ -9,6 +9,8 @@ and the file, its WAL/SHM companions and the folders created for them are privat
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +107,7 @@ def make_engine(url: URL, cfg: StoreConfig) -> Engine:
         dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below emits BEGIN
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _wal(cur, cfg.busy_timeout_s)
         cur.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against process crashes
         cur.close()
 
@@ -115,6 +117,23 @@ def make_engine(url: URL, cfg: StoreConfig) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _wal(cur: Any, timeout_s: float) -> None:
+    """Switch a new database file to WAL (persistent, so once per file). The switch needs an
+    exclusive lock and SQLite may report a race on a brand-new file as "locked" without waiting
+    (processes starting at once): retry until the busy timeout."""
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def display_url(url: URL) -> str:
