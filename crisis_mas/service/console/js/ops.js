@@ -55,7 +55,7 @@ export async function healthView(root) {
     h("tr", { "data-testid": "component", "data-status": c.status },
       h("td", {}, name),
       h("td", { class: `st-${c.status}` }, c.status),
-      h("td", {}, c.latency_ms != null ? `${Math.round(c.latency_ms)} ms` : ""),
+      h("td", {}, c.ms != null ? `${Math.round(c.ms)} ms` : ""),
       h("td", { class: "detail" }, typeof c.detail === "string" ? c.detail : JSON.stringify(c.detail || c.error || ""))));
   const arows = alerts.alerts.map((a) =>
     h("tr", { "data-testid": "alert", class: `sev-${a.severity}` },
