@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crisis_mas.coordinator.config import AggregationConfig
@@ -22,6 +21,7 @@ from crisis_mas.pool.config import ModelConfig
 from crisis_mas.rag.config import RagConfig
 from crisis_mas.rollout.config import RolloutConfig
 from crisis_mas.store.config import StoreConfig
+from crisis_mas.textio import parse_yaml, read_text_file
 
 
 class AppConfig(BaseModel):
@@ -51,12 +51,7 @@ def load_config(path: str | Path | None) -> AppConfig:
     if path is None:
         return AppConfig()
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"config file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise InputError(f"{p}: malformed YAML: {err}") from None
+    data = parse_yaml(read_text_file(p, "config file"), str(p)) or {}  # bounded (textio)
     if not isinstance(data, dict):
         raise InputError(f"{p}: expected a mapping at the top level")
     # A Serve deploy file keeps the crisis-mas config under `crisis_mas:`.

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from crisis_mas.errors import InputError, describe_validation_error
+from crisis_mas.textio import load_structured_file
 
 CRITERIA = ("effectiveness", "safety", "speed", "cost", "public_acceptance")
+MAX_ID_CHARS = 200
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank (only spaces)")
+    return v
+
+
+# An identifier: 1-200 characters, not only whitespace (runs are stored and looked up by it).
+Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_not_blank)]
 
 
 class _Open(BaseModel):
@@ -34,7 +52,7 @@ class CriteriaScores(_Open):
 
 
 class Alternative(_Open):
-    id: str = Field(min_length=1)
+    id: Ident
     name: str
     description: str = ""
     required_resources: list[str] = Field(default_factory=list)
@@ -78,8 +96,8 @@ class ExpertSelection(_Open):
 class Scenario(_Open):
     """One crisis scenario; `available_actions` are the alternatives the experts rank."""
 
-    id: str = Field(min_length=1)
-    type: str = Field(min_length=1)
+    id: Ident
+    type: Ident
     name: str
     description: str = ""
     severity: float = Field(ge=0, le=1)
@@ -133,22 +151,10 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from a .json, .yaml or .yml file."""
+    """Read a scenario from a .json, .yaml or .yml file: size, UTF-8, nesting depth and YAML
+    alias expansion are checked before anything is built (`crisis_mas.textio`)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"scenario file not found: {p}")
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text) if p.suffix.lower() in (".yaml", ".yml") else json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"{p}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{p}: malformed YAML{where}: {getattr(err, 'problem', err)}") from None
-    return parse_scenario(data, str(p))
+    return parse_scenario(load_structured_file(p, "scenario file"), str(p))
 
 
 def bundled_scenarios_dir() -> Path:

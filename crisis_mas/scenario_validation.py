@@ -7,16 +7,16 @@ instead; this module never raises on bad input.
 
 from __future__ import annotations
 
-import json
 import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from crisis_mas.errors import InputError
 from crisis_mas.scenario import Scenario
+from crisis_mas.textio import parse_json, parse_yaml, read_text_file
 
 Format = Literal["json", "yaml"]
 
@@ -109,15 +109,10 @@ def check_text(text: str, fmt: Format | None = None) -> ScenarioCheck:
     """Parse JSON or YAML (`fmt` None: JSON if it looks like JSON, else YAML), then check."""
     looks_json = text.lstrip().startswith(("{", "["))
     fmt = fmt or ("json" if looks_json else "yaml")
-    try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        where = f"line {err.lineno} column {err.colno}"
-        return _unparsable(f"malformed JSON at {where}: {err.msg}")
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        return _unparsable(f"malformed YAML{where}: {getattr(err, 'problem', err)}")
+    try:  # bounded: size, depth and YAML alias expansion (crisis_mas.textio)
+        data = parse_json(text, fmt) if fmt == "json" else parse_yaml(text, fmt)
+    except InputError as err:
+        return _unparsable(str(err).removeprefix(f"{fmt}: "))
     return check_data(data)
 
 
@@ -125,7 +120,11 @@ def check_file(path: Path) -> ScenarioCheck:
     if not path.is_file():
         return _unparsable(f"file not found: {path}")
     fmt: Format = "yaml" if path.suffix.lower() in (".yaml", ".yml") else "json"
-    return check_text(path.read_text(encoding="utf-8"), fmt)
+    try:
+        text = read_text_file(path, "scenario file")
+    except InputError as err:
+        return _unparsable(str(err))
+    return check_text(text, fmt)
 
 
 def _unparsable(message: str) -> ScenarioCheck:

@@ -20,8 +20,8 @@ class OpenAIServerConfig(_Strict):
 
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key_env: str = "OPENAI_API_KEY"
-    timeout_s: float = 120.0
-    max_concurrency: int = 8
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1)
     # Model name to send for each expert id; unmapped experts use the base model name.
     expert_models: dict[str, str] = Field(default_factory=dict)
 
@@ -40,12 +40,12 @@ class ModelConfig(_Strict):
     use_adapters: bool = True
     max_lora_rank: int = Field(default=8, ge=1)
     # vLLM's CPU LoRA path has a bug when all slots are full: keep >= distinct adapters + 1.
-    max_loras: int | None = None
+    max_loras: int | None = Field(default=None, ge=1)
     max_num_seqs: int = Field(default=32, ge=1)
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     # ~23 KiB per token for SmolLM2 in bf16: 512 MiB holds ~22k tokens (16+ concurrent prompts).
-    kv_cache_memory_bytes: int | None = 512 * 1024 * 1024
+    kv_cache_memory_bytes: int | None = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
     enforce_eager: bool = True
     # Run vLLM's engine core inside the calling process (VLLM_ENABLE_V1_MULTIPROCESSING=0).
     # None = inline on CPU, where two cores cannot feed three busy processes (engine core,

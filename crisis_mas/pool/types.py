@@ -31,15 +31,20 @@ class ChatMessage(BaseModel):
     content: str
 
 
+MAX_SEED = 2**63 - 1  # engines seed a 64-bit generator; larger seeds overflow there
+
+
 class SamplingConfig(BaseModel):
     """Decoding settings; defaults suit the small embedded model (it loops without a penalty)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_tokens: int = Field(default=192, ge=1, le=8192)
     temperature: float = Field(default=0.0, ge=0, le=2)
     top_p: float = Field(default=1.0, gt=0, le=1)
     repetition_penalty: float = Field(default=1.2, ge=1.0, le=2.0)
-    seed: int | None = 0
-    stop: list[str] = Field(default_factory=list)
+    seed: int | None = Field(default=0, ge=0, le=MAX_SEED)
+    stop: list[str] = Field(default_factory=list, max_length=16)
     # Keep decoding past the end-of-sequence token (benchmarks: equal token counts per mode).
     ignore_eos: bool = False
 

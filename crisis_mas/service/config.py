@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crisis_mas.config import AppConfig
 from crisis_mas.errors import InputError, describe_validation_error
+from crisis_mas.textio import parse_yaml, read_text_file
 
 IMPORT_PATH = "crisis_mas.service.app:build_app"
 DEFAULT_APP_NAME = "crisis-mas"
@@ -191,6 +191,15 @@ def parse_serve_config(args: Any, source: str = "args") -> ServeAppConfig:
         raise InputError(describe_validation_error(err, f"{source}: ")) from None
 
 
+class HttpOptions(BaseModel):
+    """The deploy file's `http_options` that `crisis-mas serve` reads (others are Ray's)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    host: str | None = Field(default=None, min_length=1, max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
 class ServeFile(BaseModel):
     """What `crisis-mas serve --config FILE` found in a file."""
 
@@ -210,12 +219,7 @@ def load_serve_file(path: str | Path | None) -> ServeFile:
     if path is None:
         return ServeFile(app=ServeAppConfig())
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"config file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise InputError(f"{p}: malformed YAML: {err}") from None
+    data = parse_yaml(read_text_file(p, "config file"), str(p)) or {}  # bounded (textio)
     if not isinstance(data, dict):
         raise InputError(f"{p}: expected a mapping at the top level")
     if "applications" in data:
@@ -223,14 +227,17 @@ def load_serve_file(path: str | Path | None) -> ServeFile:
         ours = [a for a in apps if isinstance(a, dict) and a.get("import_path") == IMPORT_PATH]
         if not ours:
             raise InputError(f"{p}: no application with import_path {IMPORT_PATH}")
-        args = dict(ours[0].get("args") or {})
+        args = ours[0].get("args") or {}
+        where = f"{p}: applications[{ours[0].get('name')}].args"
+        if not isinstance(args, dict):
+            raise InputError(f"{where}: expected a mapping")
+        args = dict(args)
         args.setdefault("name", ours[0].get("name", DEFAULT_APP_NAME))
-        http = data.get("http_options") or {}
-        return ServeFile(
-            app=parse_serve_config(args, f"{p}: applications[{ours[0].get('name')}].args"),
-            host=http.get("host"),
-            port=http.get("port"),
-        )
+        try:
+            http = HttpOptions.model_validate(data.get("http_options") or {})
+        except ValidationError as err:
+            raise InputError(describe_validation_error(err, f"{p}: http_options.")) from None
+        return ServeFile(app=parse_serve_config(args, where), host=http.host, port=http.port)
     if {"model_pool", "ingress", "api", "crisis_mas"} & set(data):
         return ServeFile(app=parse_serve_config(data, str(p)))
     try:

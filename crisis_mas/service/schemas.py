@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from crisis_mas.scenario import Scenario
+from crisis_mas.pool.types import MAX_SEED
+from crisis_mas.scenario import Ident, Scenario
 
 
 class AssessmentRequest(BaseModel):
@@ -15,9 +16,10 @@ class AssessmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: Scenario
-    experts: list[str] | None = Field(
+    experts: list[Ident] | None = Field(
         default=None,
         min_length=1,
+        max_length=64,
         description="Expert ids, e.g. ['fire', 'police']; omitted: selected from the scenario.",
     )
 
@@ -129,7 +131,7 @@ class OpenAIRequestBase(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="0 to 2**63-1.")
     stop: str | list[str] | None = Field(default=None, description="Up to 4 stop strings.")
     n: int = Field(default=1, ge=1, le=1, description="Only n=1 is supported.")
     stream: bool = Field(default=False, description="Server-sent events, OpenAI chunk format.")

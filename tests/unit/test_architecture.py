@@ -17,7 +17,12 @@ MAX_LINES = 400
 LONG_MODULES: dict[str, str] = {}
 
 # What a config section (a module `crisis_mas/config.py` imports) may import besides pydantic.
-SECTION_DEPS = {"crisis_mas.errors", "crisis_mas.paths", "crisis_mas.pool.types"}
+SECTION_DEPS = {
+    "crisis_mas.errors",
+    "crisis_mas.paths",
+    "crisis_mas.pool.types",
+    "crisis_mas.textio",
+}
 
 
 def _modules() -> dict[str, Path]:
