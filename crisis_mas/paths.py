@@ -11,7 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def home() -> Path:
     """State directory: converted models, run store, caches. Created on first use."""
     p = Path(os.environ.get("CRISIS_MAS_HOME", Path.home() / ".crisis-mas")).expanduser()
-    p.mkdir(parents=True, exist_ok=True)
+    if not p.is_dir():  # private: it holds the run store, caches and logs
+        p.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(p, 0o700)
     return p
 
 

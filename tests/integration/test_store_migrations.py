@@ -166,6 +166,17 @@ def test_files_and_folders_are_private(tmp_path: Path) -> None:
     assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
 
 
+def test_the_default_store_and_its_home_are_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "new-home"
+    monkeypatch.setenv("CRISIS_MAS_HOME", str(home))
+    store = open_store()  # default: $CRISIS_MAS_HOME/runs.db
+    assert store.path == home / "runs.db" and store.revision().up_to_date
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
 def _record(run_id: str):  # noqa: ANN202 - a RunRecord
     from crisis_mas.report.records import run_record
 
