@@ -42,17 +42,32 @@ def handles_errors(fn: F) -> F:
             fail("interrupted", 130)
         except typer.Exit:
             raise
+        except UnicodeDecodeError as err:  # a file that is not text, read outside textio
+            fail(f"input is not UTF-8 text (invalid byte at offset {err.start}): {err.reason}")
+        except RecursionError:  # nesting that slipped past the depth limits
+            fail("input is nested too deeply")
+        except MemoryError:
+            fail("input too large: out of memory while reading it")
         except Exception as err:  # a bug, not a user error: keep the traceback in a log file
             import traceback
 
             from crisis_mas.paths import home
 
             log = home() / "logs" / "last-error.txt"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc())
+            write_private(log, traceback.format_exc())
             fail(f"internal error: {type(err).__name__}: {err} (traceback in {log})", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600, folder 0700): logs and tracebacks may hold
+    scenario text and prompts."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def resolve_scenario_path(name: str) -> Path:
@@ -109,7 +124,9 @@ class EngineLog:
         self._saved = (os.dup(1), os.dup(2))
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # Engine logs may echo prompts (scenario text): readable by the user only.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.fchmod(fd, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
