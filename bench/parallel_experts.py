@@ -58,6 +58,55 @@ def swap_ops(source: types.ModuleType) -> None:
         setattr(punica_cpu, name, getattr(source, name))
 
 
+def kernel_micro(old: types.ModuleType | None, ours: types.ModuleType) -> list[str]:
+    """One forward pass's LoRA ops, no engine: SmolLM2's 30 fused-qkv LoRA layers (q/k/v
+    slices, rank 8, 3 adapters) through vLLM's own `PunicaWrapperCPU`, the mapping updated
+    before every pass (as on a step whose batch changed). Milliseconds per pass, median."""
+    import torch
+    from vllm.lora.layers import LoRAMapping
+    from vllm.lora.punica_wrapper.punica_cpu import PunicaWrapperCPU
+
+    g = torch.Generator().manual_seed(0)
+    outs = (576, 192, 192)
+    a = tuple(torch.randn(5, 1, 8, 576, generator=g, dtype=torch.bfloat16) for _ in outs)
+    b = tuple(torch.randn(5, 1, o, 8, generator=g, dtype=torch.bfloat16) for o in outs)
+    wrapper = PunicaWrapperCPU(max_num_batched_tokens=8192, max_batches=64, device="cpu")
+    variants = {"ours (plan per pass)": (ours, True), "plan per op": (ours, False)}
+    if old is not None:
+        variants["plugin before"] = (old, True)
+    head = "LoRA ops, one pass (180 ops), 1 thread"
+    lines = [f"{head:40} {'decode 3 rows':>14} {'prefill 3x1400':>15}"]
+    cases = {"decode": (1, 200), "prefill": (1400, 7)}
+    res: dict[str, list[float]] = {v: [] for v in variants}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a second job on the other core cannot stall an OpenMP barrier
+    try:
+        for per_seq, reps in cases.values():
+            mapping = LoRAMapping([i for i in (1, 2, 3) for _ in range(per_seq)], (1, 2, 3), True)
+            x = torch.randn(3 * per_seq, 576, generator=g, dtype=torch.bfloat16)
+            times: dict[str, list[float]] = {v: [] for v in variants}
+            for _ in range(reps):  # variants alternate, so drift hits them alike
+                for name, (mod, cache) in variants.items():
+                    swap_ops(mod)
+                    ours.set_plan_cache(cache)
+                    y = torch.zeros(3 * per_seq, sum(outs), dtype=torch.bfloat16)
+                    with torch.inference_mode():
+                        t0 = time.perf_counter()
+                        wrapper.update_metadata(mapping, [1, 2, 3, None], 5, 49152)
+                        for _layer in range(30):
+                            wrapper.add_lora_linear(y, x, a, b, 1.0, outs)
+                        times[name].append(time.perf_counter() - t0)
+            for name in variants:
+                res[name].append(statistics.median(times[name]) * 1000)
+    finally:
+        torch.set_num_threads(threads)
+        swap_ops(ours)
+        ours.set_plan_cache(True)
+    for name, (dec, pre) in res.items():
+        lines.append(f"{name:40} {dec:11.2f} ms {pre:12.1f} ms")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="evia_wildfire")
@@ -89,6 +138,7 @@ def main() -> None:
     from crisis_mas.config import AppConfig
     from crisis_mas.experts.profiles import get_profiles
     from crisis_mas.experts.prompting import assessment_messages
+    from crisis_mas.pool.backends import vllm_cpu_lora
     from crisis_mas.pool.backends.hf import HFPool
     from crisis_mas.pool.backends.vllm import VLLMPool
     from crisis_mas.pool.factory import expert_adapters
@@ -131,9 +181,10 @@ def main() -> None:
                 res = fn(reqs)
                 times[name].append(time.perf_counter() - t0)
                 toks[name] = sum(r.completion_tokens for r in res)
+        spread[f"{len(spread)}"] = times
         return {m: (statistics.median(times[m]), toks[m]) for m in modes}
 
-    from crisis_mas.pool.backends import vllm_cpu_lora
+    spread: dict[str, dict[str, list[float]]] = {}
 
     plan_counts: dict[str, dict[str, int]] = {}
 
@@ -189,6 +240,9 @@ def main() -> None:
         return startup, got
 
     prompt_chars = sum(len(m.content) for m in requests()[0].messages)
+    micro = []
+    if args.kernel_ab:  # before any engine: vLLM's CPU LoRA ops are importable without one
+        micro = kernel_micro(plugin_at(args.kernel_before), vllm_cpu_lora)
     startup, main_runs = vllm_runs(ours=True)
     batched, tok_b = main_runs["batched"]
     sequential, tok_s = main_runs["sequential"]
@@ -240,6 +294,11 @@ def main() -> None:
                   f"reused {c['reused']}")  # fmt: skip
     if upstream is not None:
         print(f"ratio vLLM-own-ops batched / ours batched: {upstream / batched:.2f}x")
+    for times in spread.values():  # every timed call, in order, to judge the noise
+        for mode, ts in times.items():
+            print(f"  {mode:22} " + " ".join(f"{t:6.2f}" for t in ts))
+    for line in micro:
+        print(line)
     if hf is not None:
         print(f"ratio seed loop / batched:  {hf / batched:.2f}x")
 
