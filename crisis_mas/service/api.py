@@ -29,7 +29,7 @@ from crisis_mas.service.routers.rollout import rollout_router
 from crisis_mas.service.routers.runs import runs_router
 from crisis_mas.service.routers.scenarios import scenarios_router
 from crisis_mas.service.routers.tools import tools_router
-from crisis_mas.service.security import LimitsMiddleware, RateLimiter
+from crisis_mas.service.security import protect
 from crisis_mas.service.state import (
     MODEL_REPLICAS_HEADER,
     REPLICA_HEADER,
@@ -111,13 +111,7 @@ def create_api(state: ApiState) -> Any:
     app.include_router(passages_router(state), tags=["tools"])
     app.include_router(console_router(state), tags=["console"])
 
-    api = settings.api
-    limiter = (
-        RateLimiter(api.rate_limit.requests_per_minute, api.rate_limit.burst)
-        if api.rate_limit.enabled
-        else None
-    )
     # The console's static files carry no data: the page loads without the token, then sends
     # it on every /v1/ call.
-    public = [*api.public_paths, *console_files()]
-    return LimitsMiddleware(app, state.token, api.max_body_bytes, limiter, public)
+    public = [*settings.api.public_paths, *console_files()]
+    return protect(app, settings, state.token, public)  # service/security.py

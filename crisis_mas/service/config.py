@@ -11,13 +11,13 @@ or autoscaling, CPUs/GPUs per replica), the HTTP API limits, and the crisis-mas 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crisis_mas.config import AppConfig
 from crisis_mas.errors import InputError, describe_validation_error
-from crisis_mas.textio import parse_yaml, read_text_file
+from crisis_mas.textio import MAX_DEPTH, parse_yaml, read_text_file
 
 IMPORT_PATH = "crisis_mas.service.app:build_app"
 DEFAULT_APP_NAME = "crisis-mas"
@@ -97,11 +97,16 @@ def _ingress_default() -> DeploymentSpec:
 
 
 class RateLimitSpec(_Strict):
-    """Token bucket per client (bearer token, else client address), per ingress replica."""
+    """Token bucket per client: its valid bearer token, else its address (the Authorization
+    header of a request without a valid token never picks the bucket). In memory per ingress
+    replica, or in Redis, shared by every replica."""
 
     enabled: bool = True
     requests_per_minute: float = Field(default=600.0, gt=0)
     burst: int = Field(default=60, ge=1)
+    # auto: Redis when `redis_url` or the cache's Redis (ops.cache.redis_url / REDIS_URL) is set.
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    redis_url: str | None = Field(default=None, min_length=1)
 
 
 class ApiSpec(_Strict):
@@ -112,6 +117,15 @@ class ApiSpec(_Strict):
     # Paths reachable without the token (probes and the API docs).
     public_paths: list[str] = Field(default_factory=lambda: ["/healthz", "/docs", "/openapi.json"])
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Nesting limit of JSON bodies (400 above), checked before parsing.
+    max_json_depth: int = Field(default=MAX_DEPTH, ge=4, le=256)
+    # Host header names served (DNS rebinding defence); None: loopback names plus the address
+    # the proxies listen on (any name when they listen on all interfaces, which needs a token).
+    # "*" serves any; a leading dot matches subdomains (".example.org").
+    allowed_hosts: list[str] | None = None
+    # Origins (scheme://host[:port]) besides the server's own that may send state-changing
+    # requests; cross-site POST/PUT/PATCH/DELETE from anywhere else get 403.
+    allowed_origins: list[str] = Field(default_factory=list)
     rate_limit: RateLimitSpec = Field(default_factory=RateLimitSpec)
     # Deadline of one batched model call (generate or score) in the model pool.
     model_timeout_s: float = Field(default=180.0, gt=0)

@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crisis_mas.pool.backends.vllm_async import ModelRejected
 from crisis_mas.pool.base import ModelPoolError
@@ -54,6 +55,25 @@ def install_error_handlers(app: FastAPI) -> None:
         return Response(
             error_body(exc.status, exc.message, exc.type, exc.param),
             exc.status,
+            media_type="application/json",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown routes (404), wrong methods (405, with Allow) and other framework errors."""
+        kinds = {404: "not_found_error", 405: "method_not_allowed"}
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.url.path} (see /docs)"
+        elif exc.status_code == 400 and "parsing the body" in message:
+            message = "malformed request body (JSON expected)"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        kind = kinds.get(exc.status_code, "invalid_request_error")
+        return Response(
+            error_body(exc.status_code, message, kind),
+            exc.status_code,
+            headers=dict(exc.headers or {}),
             media_type="application/json",
         )
 
