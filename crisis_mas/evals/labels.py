@@ -70,6 +70,10 @@ class ScenarioLabels(_Strict):
     acceptable: list[str] = Field(min_length=1)
     unacceptable: list[Unacceptable] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
+    # Counterfactual suites: the pair this scenario belongs to (its twin differs only in the facts
+    # that decide the action) and the published doctrine that labels it.
+    pair: str | None = Field(default=None, min_length=1, max_length=64)
+    doctrine: str | None = None
 
     @property
     def unacceptable_ids(self) -> set[str]:
