@@ -55,6 +55,7 @@ function decisionCard(report, brief) {
 function chartsCard(report) {
   const labels = Object.fromEntries(report.assessments.map((a) => [a.expert_id, a.expert_id]));
   const d = report.decision;
+  if (!d.ranking.length) return card("Ranking and beliefs", h("p", {}, "No alternative could be ranked (no expert answered)."));
   return card(
     "Ranking and beliefs",
     rankingChart(d.ranking),
