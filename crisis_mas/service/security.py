@@ -314,7 +314,12 @@ class LimitsMiddleware:
 
 
 def serve_bind_host() -> str | None:
-    """The host Serve's HTTP proxies listen on (None outside Serve)."""
+    """The host Serve's HTTP proxies listen on (None outside Serve; never starts Ray)."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
     try:
         from ray.serve.context import _get_global_client
 
