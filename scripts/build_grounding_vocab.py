@@ -40,7 +40,7 @@ right same second see seen several shall she should since so some someone someth
 such take than that the their them then there these they this those though through throughout
 thus to today together tomorrow tonight too toward towards under until up upon us use used very
 via was we well were what whatever when where whether which while who whole whom whose why will
-with within without would yet you your"""
+with within without would yet you your sulfur sulphur"""
 _WORD = re.compile(r"[^\W\d_]+")
 # Identifiers are not prose: URLs, paths, `code`, file names and slugs ("ekab-greek-ems").
 _NOT_PROSE = re.compile(

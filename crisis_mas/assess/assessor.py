@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from crisis_mas.assess import outcome
+import crisis_mas.assess.outcome as outcome
 from crisis_mas.assess.events import EventSink, ProgressEvent, emit
 from crisis_mas.assess.generation import GROUNDING_FLAG, HAZMAT_FLAG, AnswerBatch, ExpertCall
 from crisis_mas.assess.inputs import check_size, guard_block

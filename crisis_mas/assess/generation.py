@@ -6,6 +6,7 @@ such flags (the new one on a tie)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -109,6 +110,7 @@ class AnswerBatch:
         profiles: list[ExpertProfile],
         attempt: int,
         corrections: dict[str, str] | None = None,
+        prefixes: dict[str, str] | None = None,
     ) -> list[GenerationRequest]:
         base = self.config.model.sampling
         stop = [templates()["recommend_prefix"].strip()]
@@ -136,7 +138,7 @@ class AnswerBatch:
                     messages=messages,
                     adapter=self.adapters.get(p.id),
                     sampling=SamplingConfig.model_validate(sampling.model_dump()),
-                    assistant_prefix=templates()["answer_prefix"],
+                    assistant_prefix=(prefixes or {}).get(p.id, templates()["answer_prefix"]),
                     tags={**tags, **extra},
                 )
             )
@@ -153,7 +155,12 @@ class AnswerBatch:
         for attempt in range(self.config.agents.max_retries + 1):
             if not todo:
                 break
-            self._call(todo, attempt, state)
+            # A retry keeps the expert's own rationale (and concerns) from its answer out of
+            # format and prefills the next section header of the trained format.
+            prefixes = (
+                {p.id: repair_prefix(state[p.id].answer_text) for p in todo} if attempt else None
+            )
+            self._call(todo, attempt, state, prefixes=prefixes)
             todo = [p for p in todo if state[p.id].parsed is None and state[p.id].error is None]
 
         # Re-query once, with the corrections as feedback, any expert that contradicted the
@@ -178,8 +185,9 @@ class AnswerBatch:
         state: dict[str, ExpertCall],
         corrections: dict[str, str] | None = None,
         keep_better: bool = False,
+        prefixes: dict[str, str] | None = None,
     ) -> None:
-        reqs = self.requests(todo, attempt, corrections)
+        reqs = self.requests(todo, attempt, corrections, prefixes)
         try:
             results = self.pool.generate(reqs)
         except ModelPoolError as err:
@@ -207,6 +215,38 @@ class AnswerBatch:
                 s.parsed = parsed
             s.result, s.messages, s.request = res, req.messages, req
             s.flags = list(res.flags)
+
+
+_SECTION = re.compile(r"^\s*(rationale|key concerns|immediate actions)\s*:\s*(.*)$", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(\S.*)$")
+
+
+def repair_prefix(text: str, max_rationale: int = 400) -> str:
+    """The start of a retry for an answer out of format: its own rationale (first line, when
+    it has one) and its concerns (when it listed any), then the next header of the trained
+    format, so the model only has to continue the section it skipped."""
+    rationale, concerns, section = "", [], None
+    for line in text.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            section = m.group(1).lower()
+            if section == "rationale" and not rationale:
+                rationale = m.group(2).strip()
+            continue
+        b = _BULLET.match(line)
+        if section == "key concerns" and b:
+            concerns.append(b.group(1).strip())
+        elif line.strip():
+            section = None if section == "key concerns" else section
+    if len(rationale) < 10:
+        return templates()["answer_prefix"]
+    if len(rationale) > max_rationale:
+        cut = rationale[:max_rationale]
+        rationale = cut[: cut.rfind(". ") + 1] if ". " in cut else cut
+    out = f"Rationale: {rationale}\nKey concerns:\n"
+    if concerns:
+        return out + "".join(f"- {c}\n" for c in concerns[:6]) + "Immediate actions:\n- "
+    return out + "- "
 
 
 def _corrections(state: dict[str, ExpertCall], min_ungrounded: int | None) -> dict[str, str]:

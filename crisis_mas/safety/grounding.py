@@ -22,11 +22,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from crisis_mas.safety.figures import GLUED_UNIT, NUMBER, RANGE, TIME, numbers_in
-from crisis_mas.safety.lexicon import TOKEN, lexicon, phrase_key, stem
+from crisis_mas.safety.figures import GLUED_UNIT, NUMBER, RANGE, numbers_in
+from crisis_mas.safety.grounding_ref import Reference, figure_context
+from crisis_mas.safety.lexicon import (
+    TOKEN,
+    Lexicon,
+    in_dictionary,
+    is_service_number,
+    lexicon,
+    stem,
+)
 from crisis_mas.safety.text import canonical_unit, fold
 
-ClaimKind = Literal["name", "acronym", "code", "number", "resource"]
+ClaimKind = Literal["name", "acronym", "code", "number", "resource", "term"]
 FLAG = "ungrounded_claim"
 SOURCES = ("given", "lexicon", "hazmat tables")
 
@@ -81,9 +89,12 @@ class Claim:
         return self.source is not None
 
     def to_flag(self) -> dict:
-        what = {"number": "figure", "resource": "resource", "code": "designation"}.get(
-            self.kind, "name"
-        )
+        what = {
+            "number": "figure",
+            "resource": "resource",
+            "code": "designation",
+            "term": "term",
+        }.get(self.kind, "name")
         return {
             "type": FLAG,
             "item": self.text,
@@ -93,58 +104,6 @@ class Claim:
             "reason": f"{what} '{self.text}' is in neither the scenario, the retrieved passages, "
             "the roster nor the reference tables",
         }
-
-
-class Reference:
-    """What an answer may cite, indexed: folded tokens, their stems, stemmed text for phrase
-    look-ups, numbers (bare and with their units) and clock times."""
-
-    def __init__(self, texts: Iterable[str] = (), base: Reference | None = None):
-        self.tokens: set[str] = set(base.tokens) if base else set()
-        self.stems: set[str] = set(base.stems) if base else set()
-        self.phrases: list[str] = list(base.phrases) if base else []
-        self.bare: set[float] = set(base.bare) if base else set()
-        self.with_unit: set[tuple[float, str]] = set(base.with_unit) if base else set()
-        self.units_of: set[float] = set(base.units_of) if base else set()
-        self.times: set[str] = set(base.times) if base else set()
-        for text in texts:
-            self.add(text)
-        self._joined: str | None = None
-
-    def add(self, text: str) -> None:
-        toks = [m.group() for m in TOKEN.finditer(text)]
-        folded = [_norm(t) for t in toks]
-        for t in folded:
-            self.tokens.add(t)
-            self.tokens.add(t.replace("-", "").replace(".", ""))
-            self.stems.add(stem(t))
-            for part in re.split(r"[-.]", t):
-                self.tokens.add(part)
-                self.stems.add(stem(part))
-        self.phrases.append(" ".join(stem(t) for t in folded))
-        for value, unit, _, _ in numbers_in(text):
-            if unit is None:
-                self.bare.add(value)
-            else:
-                self.with_unit.add((value, unit))
-                self.units_of.add(value)
-        self.times.update(TIME.findall(text))
-        self._joined = None
-
-    def has_phrase(self, words: list[str]) -> bool:
-        if self._joined is None:
-            self._joined = " " + " \n ".join(self.phrases) + " "
-        return phrase_key(words) in self._joined
-
-    def knows(self, folded: str) -> bool:
-        return folded in self.tokens or stem(folded) in self.stems
-
-    def has_number(self, value: float, unit: str | None) -> bool:
-        if value in self.bare:
-            return True
-        if unit is None:
-            return value in self.units_of
-        return (value, unit) in self.with_unit
 
 
 def _norm(tok: str) -> str:
@@ -245,17 +204,28 @@ def check(
                 continue
             break
         i = j + 1
-        first = run[0].group()
-        if (
-            len(run) > 1
-            and _sentence_start(work, run[0].start())
-            and not _is_acronym(first)
-            and lexicon().is_common(_norm(first))
-        ):
-            run = run[1:]  # sentence case: "Evacuate Limni" names "Limni"
+        if len(run) > 1 and len(run[-1].group()) == 1:  # "Level E", "Gate C": a designation
+            s_, e_ = run[-2].start(), run[-1].end()
+            words = [_norm(run[-2].group()), _norm(run[-1].group())]
+            ok = reference.has_phrase(words) or lex.has_phrase(words)
+            add(
+                "code",
+                s_,
+                e_,
+                ("given" if reference.has_phrase(words) else "lexicon") if ok else None,
+            )
+            run = run[:-2]
+            if not run:
+                continue
+        if _sentence_start(work, run[0].start()) and _ordinary(run[0].group()):
+            run = run[1:]  # sentence case: "Evacuate Limni" names "Limni"; "Deluged" nothing
             while run and fold(run[0].group()) in _CONNECTORS:
                 run = run[1:]
-        if not run or not _capitalised(run[0].group()):
+        if (
+            not run
+            or not _capitalised(run[0].group())
+            or (len(run) == 1 and len(run[0].group()) < 2)
+        ):
             continue
         claim = _name_claim(run, work, reference, in_tables)
         if claim is not None:
@@ -264,16 +234,20 @@ def check(
     for value, unit, s, e in numbers_in(work):
         if any(a <= s and e <= b for a, b in covered):
             continue
+        near = figure_context(work, s, e)
         src = (
             "given"
-            if reference.has_number(value, unit)
+            if reference.has_number(value, unit, near)
             else "hazmat tables"
             if in_tables(s, e)
+            else "lexicon"
+            if is_service_number(work[s:e], near)
             else None
         )
         add("number", s, e, src)
 
     claims += _resource_claims(work, text, reference, covered)
+    claims += _term_claims(toks, text, reference, covered)
     claims.sort(key=lambda c: c.start)
     return claims
 
@@ -303,6 +277,44 @@ def _name_claim(
     if in_tables(s, e):  # type: ignore[operator]
         return kind, s, e, "hazmat tables"
     return kind, s, e, None
+
+
+def _ordinary(word: str) -> bool:
+    """A sentence's first word capitalised only by sentence case: ordinary vocabulary, in our
+    texts or in an English dictionary (not an acronym)."""
+    w = _norm(word)
+    return not _is_acronym(word) and (lexicon().is_common(w) or in_dictionary(w))
+
+
+def _term_claims(
+    toks: list[re.Match[str]], text: str, reference: Reference, covered: list[tuple[int, int]]
+) -> list[Claim]:
+    """Lower-case words nothing knows (no dictionary, our vocabulary, the request or the
+    lexicon): invented terms ("the permaanians"), ungrounded by definition."""
+    lex = lexicon()
+    out = []
+    for m in toks:
+        tok = m.group()
+        if not tok[:1].islower() or not tok.isascii() or any(c.isdigit() for c in tok):
+            continue
+        if any(a <= m.start() < b for a, b in covered):
+            continue
+        parts = [p for p in re.split(r"[-.'’]", _norm(tok)) if p]
+        if parts and not all(
+            len(p) < 4 or _known_word(p, reference, lex) for p in parts[:1] + parts[1:]
+        ):
+            out.append(Claim(text[m.start() : m.end()], "term", m.start(), m.end(), None))
+    return out
+
+
+def _known_word(w: str, reference: Reference, lex: Lexicon) -> bool:
+    if lex.is_common(w) or in_dictionary(w) or reference.knows(w) or lex.knows(w):
+        return True
+    # A compound of two dictionary words ("restrooms", "firefighters").
+    return any(
+        in_dictionary(w[:k]) and (in_dictionary(w[k:]) or lex.is_common(w[k:]))
+        for k in range(3, len(w) - 2)
+    )
 
 
 def _resource_claims(

@@ -58,6 +58,48 @@ def phrase_key(words: list[str]) -> str:
     return " " + " ".join(stem(w) for w in words) + " "
 
 
+@cache
+def _dictionary() -> frozenset[str]:
+    """Lower-case entries of Webster's 2nd International word list (public domain, via the
+    `english-words` package): ordinary English, whatever our own texts happen to use."""
+    from english_words import get_english_words_set
+
+    return frozenset(w for w in get_english_words_set(["web2"]) if w[:1].islower())
+
+
+def in_dictionary(folded: str) -> bool:
+    """Whether an English dictionary knows the word, or the word less a regular inflection
+    ("neighbors", "deluged", "permitting", "cities")."""
+    words = _dictionary()
+    w = re.split(r"['’]", folded)[0]
+    if w in words:
+        return True
+    forms = []
+    for suffix, repl in (
+        ("iest", "y"),
+        ("ied", "y"),
+        ("ier", "y"),
+        ("est", ""),
+        ("est", "e"),
+        ("ies", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ed", ""),
+        ("ed", "e"),
+        ("ing", ""),
+        ("ing", "e"),
+        ("ly", ""),
+        ("er", ""),
+        ("ers", ""),
+    ):
+        if w.endswith(suffix) and len(w) > len(suffix) + 2:
+            base = w[: -len(suffix)] + repl
+            forms.append(base)
+            if len(base) > 3 and base[-1] == base[-2]:  # "permitting" -> "permit"
+                forms.append(base[:-1])
+    return any(f in words for f in forms)
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Folded names per category, their tokens and stemmed phrases, and the ordinary words."""
@@ -76,7 +118,7 @@ class Lexicon:
         if folded in self.common or stem(folded) in self.common_stems:
             return True
         # "reconfirm", "unblock", "pre-position": an ordinary word behind a common prefix.
-        for prefix in ("re", "un", "pre", "non", "over", "under", "co"):
+        for prefix in ("re", "un", "pre", "non"):
             rest = folded.removeprefix(prefix).lstrip("-")
             if (
                 rest != folded
@@ -125,3 +167,38 @@ def lexicon() -> Lexicon:
         common_stems=frozenset(stem(w) for w in common),
         version=int(data.get("version", 1)),
     )
+
+
+# Words that make a figure a service's phone number ("warn residents by 112", "112 alerts").
+_SERVICE_WORDS = {
+    stem(w)
+    for w in [
+        "alert",
+        "alerts",
+        "message",
+        "messages",
+        "call",
+        "calls",
+        "warn",
+        "warning",
+        "sms",
+        "broadcast",
+        "notify",
+        "notification",
+        "operator",
+        "operators",
+        "centre",
+        "center",
+        "line",
+        "number",
+        "service",
+        "system",
+        "dispatch",
+    ]
+}
+
+
+def is_service_number(figure: str, near: set[str]) -> bool:
+    """An emergency number the lexicon lists (112), used as one: next to a word for a call,
+    an alert or a service, not as a count ("112 parks")."""
+    return lexicon().knows(figure) and bool(near & _SERVICE_WORDS)

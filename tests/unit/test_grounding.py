@@ -28,10 +28,12 @@ def test_invented_places_units_and_agencies_are_flagged() -> None:
 
 def test_invented_figures_and_forces_are_flagged() -> None:
     assert _ungrounded("Six fishing boats wait 7 km north of Limni") == ["Six", "7"]
-    assert _ungrounded("Deploy tanks along the road") == ["tanks"]
-    # The same value given with another unit does not ground it; given bare, it does.
+    assert _ungrounded("Deploy battle tanks along the road") == ["battle tanks"]
+    # The same value given with another unit, or counting something else, does not ground it.
     assert _ungrounded("Hold the line for 5 hours") == ["5"]
-    assert _ungrounded("Hold the line for 31 hours") == []
+    assert _ungrounded("Hold the line for 31 hours") == ["31"]
+    assert _ungrounded("Send 112 hot showers to the villages") == ["112"]
+    assert _ungrounded("Keep all 31 engines at Rovies and two helicopters overhead") == []
     assert _ungrounded("The fire head is 3 kilometres from Rovies") == []
 
 
@@ -45,6 +47,15 @@ def test_what_the_scenario_lexicon_and_tables_give_is_grounded() -> None:
     assert {c.source for c in claims} == {"given", "lexicon"}
     hazmat = check("Ammonia: IDLH 300 ppm, isolate 100 m.", Reference([]), {"un_number": "1005"})
     assert [c.source for c in hazmat] == ["hazmat tables", "hazmat tables"]
+
+
+def test_invented_terms_and_designations_are_flagged() -> None:
+    assert _ungrounded("Send retos crews to the permaanians") == ["retos", "permaanians"]
+    assert _ungrounded("Wear Level E suits near the tank") == ["Level E"]
+    ref = Reference([SCENARIO, "Hazmat crews wear Level A suits."])
+    assert _ungrounded("Wear Level A suits near the tank", ref) == []
+    # Ordinary words an English dictionary knows are no claims, whatever our texts contain.
+    assert _ungrounded("Deluged streets; the hardest hit and oldest residents in restrooms") == []
 
 
 def test_ordinary_capitalised_words_are_not_claims() -> None:

@@ -180,3 +180,24 @@ def test_eval_metrics_carry_the_grounded_claim_rate() -> None:
     assert m.grounded_claim_rate_by_expert["medical"] == 1.0
     assert m.grounded_claim_rate is not None and m.grounded_claim_rate < 1.0
     assert m.duplicate_citations == 0 and m.fallback_rate == 0.0
+
+
+def test_a_retry_keeps_the_experts_rationale_and_prefills_the_next_section() -> None:
+    from crisis_mas.assess.generation import repair_prefix
+
+    off = "Rationale: The plume drifts south. It reaches homes soon.\nResources: 11 aircraft"
+    assert repair_prefix(off) == (
+        "Rationale: The plume drifts south. It reaches homes soon.\nKey concerns:\n- "
+    )
+    half = "Rationale: The plume drifts south.\nKey concerns:\n- plume\n- wind\nthen rambling"
+    assert repair_prefix(half).endswith("- plume\n- wind\nImmediate actions:\n- ")
+    assert repair_prefix("1. 1. 1.") == "Rationale:"
+
+    class PrefixPool(ScriptedPool):
+        def generate(self, requests):  # noqa: ANN001, ANN201
+            self.prefixes = [r.assistant_prefix for r in requests]
+            return super().generate(requests)
+
+    pool = PrefixPool({"fire": [off, GOOD]})
+    r = _assessor(pool).run(SCEN, ["fire"])
+    assert pool.prefixes == [repair_prefix(off)] and r.assessments[0].status == "ok"
