@@ -78,6 +78,15 @@ def _wait_running(name: str, deadline_s: float) -> None:
         time.sleep(1.0)
 
 
+def _warn_exposed(host: str, port: int) -> None:
+    """Say so if any process of this server listens beyond loopback (other than the HTTP
+    address the operator chose): Ray's control plane must not be reachable from the network."""
+    from crisis_mas.service.network import exposed
+
+    for lis in exposed(os.getpid(), {(host, port)}):
+        err_console.print(f"[yellow]warning:[/] listening beyond loopback: {lis}")
+
+
 @handles_errors
 def serve(
     config: Path | None = typer.Option(
@@ -86,12 +95,22 @@ def serve(
     host: str | None = typer.Option(
         None, "--host", help="Address to listen on (default 127.0.0.1; others need a token)"
     ),
-    port: int | None = typer.Option(None, "--port", "-p", help="HTTP port (default 8000)"),
+    port: int | None = typer.Option(
+        None, "--port", "-p", min=1, max=65535, help="HTTP port (default 8000)"
+    ),
     num_cpus: float | None = typer.Option(
-        None, "--num-cpus", help="CPUs the local Ray may hand to replicas (default: all cores)"
+        None,
+        "--num-cpus",
+        min=0.01,
+        max=4096,
+        help="CPUs the local Ray may hand to replicas (default: all cores)",
     ),
     start_timeout: float = typer.Option(
-        900.0, "--start-timeout", help="Give up if the app is not running after this many s"
+        900.0,
+        "--start-timeout",
+        min=1,
+        max=86400,
+        help="Give up if the app is not running after this many s",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray and engine logs"),
 ) -> None:
@@ -113,9 +132,12 @@ def serve(
             "(train with `crisis-mas adapters train --expert NAME`)"
         )
 
-    # Replica processes inherit the driver's environment: keep vLLM and Ray on loopback.
-    os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Replica processes inherit the driver's environment: keep vLLM and every Ray listener on
+    # loopback (service/network.py), and everything this server writes private to the user.
+    from crisis_mas.service.network import use_private_ray_env
+
+    use_private_ray_env()
+    os.umask(0o077)
     import ray
     from ray import serve as ray_serve
 
@@ -126,8 +148,7 @@ def serve(
     try:
         ray.init(
             num_cpus=num_cpus if num_cpus is not None else os.cpu_count(),
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
+            include_dashboard=False,  # node IP 127.0.0.1 comes from use_private_ray_env()
             namespace="crisis-mas",
             log_to_driver=verbose,
             logging_level="INFO" if verbose else "WARNING",
@@ -149,6 +170,7 @@ def serve(
         )
         with err_console.status("starting the model pool and the API ..."):
             _wait_running(app_cfg.name, start_timeout)
+        _warn_exposed(host, port)
         err_console.print(
             f"[bold green]serving[/] on http://{host}:{port}  (API docs: /docs; Ctrl-C to stop)"
         )

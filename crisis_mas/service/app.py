@@ -25,16 +25,6 @@ MODEL_POOL_DEPLOYMENT = "ModelPool"
 INGRESS_DEPLOYMENT = "ApiIngress"
 
 
-def _bind_host() -> str | None:
-    """The host the Serve HTTP proxies listen on (None when it cannot be read)."""
-    try:
-        from ray.serve.context import _get_global_client
-
-        return _get_global_client().http_config.host
-    except Exception:
-        return None
-
-
 @serve.ingress()
 class ApiIngress:
     """Ingress deployment: the FastAPI app around one `Assessor` whose pool is the model pool."""
@@ -44,11 +34,13 @@ class ApiIngress:
         from crisis_mas.pool.types import ModelInfo
         from crisis_mas.service.api import ApiState
         from crisis_mas.service.deployments import RemotePool, replica_id
-        from crisis_mas.service.security import api_token, check_bind
+        from crisis_mas.service.network import pin_replica_grpc
+        from crisis_mas.service.security import api_token, check_bind, serve_bind_host
 
+        pin_replica_grpc()  # Serve's replica gRPC server on the node IP, not [::]
         cfg = ServeAppConfig.model_validate(settings)
         token = api_token(cfg.api.token_env)
-        host = _bind_host()
+        host = serve_bind_host()
         if host is not None:  # also enforced by `crisis-mas serve` before Ray starts
             check_bind(host, token, cfg.api.token_env)
         from crisis_mas.experts.profiles import load_profiles

@@ -15,6 +15,7 @@ the replicas in a response header.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -42,6 +43,7 @@ from crisis_mas.service.streaming import CallControl, ModelCancelled, current_co
 from crisis_mas.store.config import StoreConfig
 
 ErrorKind = Literal["rejected", "timeout", "unavailable", "error"]
+log = logging.getLogger("crisis_mas.service.deployments")
 _ERRORS: dict[str, type[ModelPoolError]] = {
     "rejected": ModelRejected,
     "timeout": ModelTimeout,
@@ -105,6 +107,9 @@ class ModelPoolServer:
         executor_backend: str | None = None,
         store: dict[str, Any] | None = None,
     ):
+        from crisis_mas.service.network import pin_replica_grpc
+
+        pin_replica_grpc()  # Serve's replica gRPC server on the node IP, not [::]
         self.config = ModelConfig.model_validate(model)
         store_cfg = StoreConfig.model_validate(store) if store is not None else None
         self.replica = replica_id()
@@ -161,6 +166,15 @@ class ModelPoolServer:
             engine.shutdown()
 
 
+def replica_died(exc: BaseException) -> bool:
+    """Whether a handle call failed because its replica (actor) died or became unreachable."""
+    try:
+        from ray.exceptions import RayActorError
+    except ImportError:
+        return False
+    return isinstance(exc, RayActorError)
+
+
 class _Calls(threading.local):
     def __init__(self) -> None:
         self.replicas: list[str] = []
@@ -172,10 +186,12 @@ class RemotePool(ModelPool):
 
     backend = "vllm"
 
-    def __init__(self, handle: Any, info: ModelInfo, timeout_s: float):
+    def __init__(self, handle: Any, info: ModelInfo, timeout_s: float, replica_retries: int = 2):
         self.handle = handle
         self._info = info
         self.timeout_s = timeout_s
+        self.replica_retries = replica_retries
+        self.retried = 0  # batches sent again after their replica died (for tests and logs)
         self._calls = _Calls()
 
     # -- per-thread bookkeeping for the API -----------------------------------------------------
@@ -202,28 +218,49 @@ class RemotePool(ModelPool):
             raise self._failed(ModelCancelled("cancelled by the caller"))
 
     def _call(self, method: str, requests: list[Any]) -> PoolReply:
+        """One batch on a model-pool replica. A replica that dies under the batch (killed,
+        out of memory) is not the caller's fault and generation has no side effects: the batch
+        is sent again, and Serve routes it to a live replica (up to `replica_retries` times)."""
         control = current_control() or CallControl()
-        self._refuse_if_cancelled(control)
-        response = getattr(self.handle, method).remote(requests, self.timeout_s)
-        try:
-            # A little slack over the replica's own deadline, which aborts the engine requests.
-            with control.tracking(response):
-                reply: PoolReply = response.result(timeout_s=self.timeout_s + 15)
-        except ModelCancelled as err:
-            raise self._failed(err) from None
-        except TimeoutError:
-            response.cancel()
-            err: ModelPoolError = ModelTimeout(
-                f"the model pool did not answer within {self.timeout_s:g} s"
-            )
-            self._calls.errors.append(err)
-            raise err from None
-        except Exception as exc:  # replica died, deployment gone, serialisation failure
-            if control.cancelled:
-                raise self._failed(ModelCancelled("cancelled by the caller")) from None
-            err = ModelUnavailable(f"model pool unavailable: {type(exc).__name__}: {exc}"[:500])
-            self._calls.errors.append(err)
-            raise err from exc
+        attempt = 0
+        while True:
+            self._refuse_if_cancelled(control)
+            response = getattr(self.handle, method).remote(requests, self.timeout_s)
+            try:
+                # A little slack over the replica's own deadline, which aborts the engine
+                # requests.
+                with control.tracking(response):
+                    reply: PoolReply = response.result(timeout_s=self.timeout_s + 15)
+                break
+            except ModelCancelled as err:
+                raise self._failed(err) from None
+            except TimeoutError:
+                response.cancel()
+                err: ModelPoolError = ModelTimeout(
+                    f"the model pool did not answer within {self.timeout_s:g} s"
+                )
+                self._calls.errors.append(err)
+                raise err from None
+            except Exception as exc:  # replica died, deployment gone, serialisation failure
+                if control.cancelled:
+                    raise self._failed(ModelCancelled("cancelled by the caller")) from None
+                if attempt < self.replica_retries and replica_died(exc):
+                    attempt += 1
+                    self.retried += 1
+                    log.warning(
+                        "model-pool replica died under a %s batch (%s); sending it again (%d/%d)",
+                        method,
+                        type(exc).__name__,
+                        attempt,
+                        self.replica_retries,
+                    )
+                    continue
+                died = " (the replica died)" if replica_died(exc) else ""
+                err = ModelUnavailable(
+                    f"model pool unavailable{died}: {type(exc).__name__}: {exc}"[:500]
+                )
+                self._calls.errors.append(err)
+                raise err from exc
         self._calls.replicas.append(reply.replica)
         if reply.error is not None:
             err = _ERRORS[reply.error_kind or "error"](reply.error)
