@@ -9,7 +9,7 @@ and input-guard blocks (`blocked=True`, answered without reaching the cache or t
 the end-to-end latency. The input guard runs before the cache, so a blocked prompt never reads
 or fills it. Grounding sits inside the input guard (a blocked request has no answer to check)
 and outside the cache, so answers served from the cache are checked against this request's
-scenario and passages too (the check is pure and takes about a millisecond). The cache sits
+scenario and passages too (the check is pure: ~10-15 ms per answer on 2 CPUs). The cache sits
 outside the output guard and HAZMAT check: it stores answers that already passed them, and
 never stores blocked or flagged answers (see `ops/cache`).
 """

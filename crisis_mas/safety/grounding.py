@@ -169,7 +169,7 @@ def check(
                 flat = key.replace("-", "").replace(".", "")
                 src = (
                     "given"
-                    if reference.knows(key) or flat in reference.tokens
+                    if reference.knows(key) or reference.has_token(flat)
                     else "lexicon"
                     if lex.knows(key) or lex.has_phrase([key])
                     else "hazmat tables"

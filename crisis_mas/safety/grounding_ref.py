@@ -30,9 +30,10 @@ CONTEXT = 3  # content words either side of a figure that say what it counts
 def figure_context(text: str, start: int, end: int, width: int = CONTEXT) -> set[str]:
     """Stems of the content words next to the figure at text[start:end] ("31 fire engines" ->
     {"fire", "engin"}), at most `width` each side, within the same line."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
+    window = 40 * width  # enough characters for `width` words, however long the line
+    line_start = max(text.rfind("\n", max(0, start - window), start) + 1, start - window)
+    line_end = text.find("\n", end, end + window)
+    line_end = min(len(text), end + window) if line_end < 0 else line_end
     before = [_norm(m.group()) for m in TOKEN.finditer(text[line_start:start])]
     after = [_norm(m.group()) for m in TOKEN.finditer(text[end:line_end])]
 
@@ -44,33 +45,32 @@ def figure_context(text: str, start: int, end: int, width: int = CONTEXT) -> set
 
 class Reference:
     """What an answer may cite, indexed: folded tokens, their stems, stemmed text for phrase
-    look-ups, figures (bare, with their units, and the words next to them) and clock times."""
+    look-ups, figures (with their units and the words next to them) and clock times. A `base`
+    (the roster, shared by every request) is consulted, never copied."""
 
     def __init__(self, texts: Iterable[str] = (), base: Reference | None = None):
-        self.tokens: set[str] = set(base.tokens) if base else set()
-        self.stems: set[str] = set(base.stems) if base else set()
-        self.phrases: list[str] = list(base.phrases) if base else []
-        self.bare: set[float] = set(base.bare) if base else set()
-        self.with_unit: set[tuple[float, str]] = set(base.with_unit) if base else set()
-        self.units_of: set[float] = set(base.units_of) if base else set()
-        self.times: set[str] = set(base.times) if base else set()
-        self.contexts: dict[float, set[str]] = (
-            {k: set(v) for k, v in base.contexts.items()} if base else {}
-        )
+        self.base = base
+        self.tokens: set[str] = set()
+        self.stems: set[str] = set()
+        self.phrases: list[str] = []
+        self.bare: set[float] = set()
+        self.with_unit: set[tuple[float, str]] = set()
+        self.times: set[str] = set()
+        self.contexts: dict[float, set[str]] = {}
+        self._joined: str | None = None
         for text in texts:
             self.add(text)
-        self._joined: str | None = None
 
     def add(self, text: str) -> None:
-        toks = [m.group() for m in TOKEN.finditer(text)]
-        folded = [_norm(t) for t in toks]
+        folded = [_norm(m.group()) for m in TOKEN.finditer(text)]
         for t in folded:
             self.tokens.add(t)
-            self.tokens.add(t.replace("-", "").replace(".", ""))
             self.stems.add(stem(t))
-            for part in re.split(r"[-.]", t):
-                self.tokens.add(part)
-                self.stems.add(stem(part))
+            if "-" in t or "." in t:
+                self.tokens.add(t.replace("-", "").replace(".", ""))
+                for part in re.split(r"[-.]", t):
+                    self.tokens.add(part)
+                    self.stems.add(stem(part))
         self.phrases.append(" ".join(stem(t) for t in folded))
         for value, unit, start, end in numbers_in(text):
             self.contexts.setdefault(value, set()).update(figure_context(text, start, end))
@@ -78,22 +78,32 @@ class Reference:
                 self.bare.add(value)
             else:
                 self.with_unit.add((value, unit))
-                self.units_of.add(value)
         self.times.update(TIME.findall(text))
         self._joined = None
 
     def has_phrase(self, words: list[str]) -> bool:
         if self._joined is None:
             self._joined = " " + " \n ".join(self.phrases) + " "
-        return phrase_key(words) in self._joined
+        key = phrase_key(words)
+        return key in self._joined or (self.base is not None and self.base.has_phrase(words))
+
+    def has_token(self, folded: str) -> bool:
+        return folded in self.tokens or (self.base is not None and self.base.has_token(folded))
 
     def knows(self, folded: str) -> bool:
-        return folded in self.tokens or stem(folded) in self.stems
+        if folded in self.tokens or stem(folded) in self.stems:
+            return True
+        return self.base is not None and self.base.knows(folded)
 
     def has_number(self, value: float, unit: str | None, context: set[str] | None = None) -> bool:
         """Whether the figure is given: with the same unit, or (unit-less) next to a word it is
         given next to ("two ferries" by "Only 2 ferries", not by "2 hours"). `context` None
         skips the word check (the value alone)."""
+        if self._has_number(value, unit, context):
+            return True
+        return self.base is not None and self.base.has_number(value, unit, context)
+
+    def _has_number(self, value: float, unit: str | None, context: set[str] | None) -> bool:
         if unit is not None and (value, unit) in self.with_unit:
             return True
         if value not in self.contexts or (unit is not None and value not in self.bare):
