@@ -17,11 +17,11 @@ from crisis_mas.rag.config import KNOWN_DOMAINS, ChunkingConfig, RagConfig
 
 _LAZY = {
     "Retriever": "crisis_mas.rag.retriever",
-    "Hit": "crisis_mas.rag.retriever",
-    "SearchResult": "crisis_mas.rag.retriever",
-    "passages_within_budget": "crisis_mas.rag.retriever",
-    "format_passages": "crisis_mas.rag.retriever",
-    "estimate_tokens": "crisis_mas.rag.retriever",
+    "Hit": "crisis_mas.rag.hits",
+    "SearchResult": "crisis_mas.rag.hits",
+    "passages_within_budget": "crisis_mas.rag.hits",
+    "format_passages": "crisis_mas.rag.hits",
+    "estimate_tokens": "crisis_mas.rag.hits",
     "ingest": "crisis_mas.rag.ingest",
     "IngestReport": "crisis_mas.rag.ingest",
     "tool_definition": "crisis_mas.rag.tool",

@@ -10,91 +10,41 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from crisis_mas.errors import InputError
 from crisis_mas.rag.chunking import embedding_text
 from crisis_mas.rag.config import RagConfig
 from crisis_mas.rag.embeddings import Embedder, get_embedder
 from crisis_mas.rag.glossary import translations
+from crisis_mas.rag.hits import (
+    Hit,
+    Mode,
+    SearchResult,
+    estimate_tokens,
+    format_passages,
+    passages_within_budget,
+)
 from crisis_mas.rag.ingest import IngestReport, ingest
 from crisis_mas.rag.lexical import BM25Index, reciprocal_rank_fusion
 from crisis_mas.rag.store import IndexFormatError, IndexStore
-from crisis_mas.safety.text import is_greek
+
+# Hits and their prompt helpers live in hits.py; importable from here as before.
+__all__ = [
+    "Hit",
+    "Mode",
+    "Retriever",
+    "SearchResult",
+    "estimate_tokens",
+    "format_passages",
+    "passages_within_budget",
+]
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["hybrid", "vector", "bm25"]
-
-
-class Hit(BaseModel):
-    """One retrieved passage. `score` is cosine (vector), BM25 (bm25) or RRF (hybrid)."""
-
-    doc_id: str
-    chunk_id: str
-    title: str
-    text: str
-    score: float
-    source: str = ""
-    domains: list[str] = Field(default_factory=list)
-
-    def citation(self) -> dict[str, str]:
-        """What an assessment cites: `{doc_id, chunk_id, title}`."""
-        return {"doc_id": self.doc_id, "chunk_id": self.chunk_id, "title": self.title}
-
-
-class SearchResult(BaseModel):
-    """Hits plus what a tracing span wants: latency and what the guard dropped."""
-
-    query: str
-    mode: Mode
-    k: int
-    domains: list[str] | None = None
-    hits: list[Hit] = Field(default_factory=list)
-    latency_ms: float = 0.0
-    guard_dropped: int = 0
-    guard_flags: list[str] = Field(default_factory=list)
-
-
-def estimate_tokens(text: str) -> int:
-    """Approximate tokens: English words * 1.3 (close for BPE/WordPiece vocabularies); a Greek
-    word costs about 3, since English-centric vocabularies split Greek into short pieces."""
-    words = text.split()
-    greek = sum(1 for w in words if is_greek(w))
-    return int((len(words) - greek) * 1.3 + greek * 3.0 + 0.999)
-
-
-def passages_within_budget(
-    hits: Sequence[Hit], max_tokens: int = 350, count_tokens: Callable[[str], int] | None = None
-) -> list[Hit]:
-    """Hits in rank order that fit in `max_tokens`; later hits that do not fit are skipped, and a
-    first hit alone larger than the budget is cut to fit (a prompt always gets something)."""
-    count = count_tokens or estimate_tokens
-    out: list[Hit] = []
-    used = 0
-    for hit in hits:
-        n = count(hit.text)
-        if used + n <= max_tokens:
-            out.append(hit)
-            used += n
-        elif not out:
-            words = hit.text.split()
-            keep = len(words)
-            while keep > 0 and count(" ".join(words[:keep]) + " …") > max_tokens:
-                keep = int(keep * 0.9) if keep > 10 else keep - 1
-            if keep > 0:
-                text = " ".join(words[:keep]) + " …"
-                out.append(hit.model_copy(update={"text": text}))
-                used += count(text)
-    return out
-
-
-def format_passages(hits: Sequence[Hit]) -> str:
-    """Passages for a prompt, each tagged with the chunk id the model should cite."""
-    return "\n\n".join(f"[{h.chunk_id}] {h.title}\n{h.text}" for h in hits)
+# Weight of an expert's focus line against the scenario in its query vector (search_for_experts).
+FOCUS_WEIGHT = 0.5
 
 
 def _load_guard() -> Callable | None:
@@ -250,9 +200,11 @@ class Retriever:
         k: int = 5,
         domains: Sequence[Sequence[str] | None] | None = None,
         mode: Mode | None = None,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
     ) -> list[SearchResult]:
         """`retrieve` for several queries (each with its own domain filter, or None); the
-        embedding is batched and its time shared out evenly in each result's `latency_ms`."""
+        embedding is batched and its time shared out evenly in each result's `latency_ms`.
+        `embed` replaces the embedder's `encode` for the query vectors (one call for all)."""
         started = time.perf_counter()
         mode = mode or self.config.mode
         doms = list(domains) if domains is not None else [None] * len(queries)
@@ -269,7 +221,8 @@ class Retriever:
             for i, a in enumerate(allowed)
             if len(self.store) and (a is None or len(a)) and mode != "bm25"
         ]
-        vectors = self.embedder.encode([queries[i] for i in live]) if live else None
+        encode = embed or self.embedder.encode
+        vectors = encode([queries[i] for i in live]) if live else None
         shared_ms = (time.perf_counter() - started) * 1000 / max(1, len(queries))
         qvec = {i: vectors[j] for j, i in enumerate(live)} if vectors is not None else {}
         out = []
@@ -384,8 +337,30 @@ class Retriever:
         k: int | None = None,
     ) -> list[list[Hit]]:
         """`search_for_expert` for every `(query, own_domains, focus)` of a run, in order, with
-        all the queries embedded in one batch: what an assessment calls once per run."""
+        one embedding batch: what an assessment calls once per run.
+
+        BM25 reads `focus + query`. The vector is the query's (the scenario, the same for every
+        expert, embedded once) plus `FOCUS_WEIGHT` times the focus line's, normalised: a
+        five-expert run embeds one long text and five short ones instead of five long ones
+        (5x less work with e5; on the bundled scenarios the experts' hits match the vector of
+        `focus + query` on 88 % of documents, with the same share from the experts' own domains,
+        docs/rag.md)."""
         queries = [f"{f.strip()}\n{q}" if f and f.strip() else q for q, _, f in requests]
         domains = [self.config.domains_for(d) for _, d, _ in requests]
-        hits = self.search_many(queries, k or self.config.top_k, domains)
-        return [passages_within_budget(h, self.config.token_budget) for h in hits]
+        pairs = {
+            t: (q, f.strip() if f and f.strip() else None)
+            for t, (q, _, f) in zip(queries, requests, strict=True)
+        }
+
+        def embed(texts: list[str]) -> np.ndarray:
+            parts = list(dict.fromkeys(x for t in texts for x in pairs[t] if x))
+            vec = dict(zip(parts, self.embedder.encode(parts), strict=True))
+            out = []
+            for t in texts:
+                q, f = pairs[t]
+                v = vec[q] + FOCUS_WEIGHT * vec[f] if f else vec[q]
+                out.append(v / (np.linalg.norm(v) or 1.0))
+            return np.stack(out).astype(np.float32)
+
+        results = self.retrieve_many(queries, k or self.config.top_k, domains, embed=embed)
+        return [passages_within_budget(r.hits, self.config.token_budget) for r in results]
