@@ -61,7 +61,7 @@ def test_a_full_run_reports_grounding_sources_and_the_notice(assessor: Assessor)
         ids = [c.doc_id for c in a.citations]
         assert len(ids) == len(set(ids)), a.expert_id  # each source once per expert
     assert len({c.doc_id for c in r.sources}) == len(r.sources) > 0
-    answered = [a for a in r.assessments if a.status != "failed" and a.rationale]
+    answered = [a for a in r.assessments if a.status != "failed"]
     assert answered and set(r.grounding) == {a.expert_id for a in answered}
     # What reaches the commander's summary passes the check against that expert's request.
     items = r.summary.concerns + r.summary.actions
