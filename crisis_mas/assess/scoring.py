@@ -1,5 +1,13 @@
-"""Each expert's answer turned into beliefs over the scenario's alternatives, then into its
-typed `Assessment` (ok, a marked fallback on its doctrine prior, or failed)."""
+"""Each expert's answer turned into beliefs over the scenario's alternatives and one catalogue
+action, then into its typed `Assessment` (ok, a marked fallback on its doctrine prior, or failed).
+
+Beliefs: the likelihood of each alternative id (in the canonical, sorted order) after the
+expert's own generation prompt and answer, which hold every scenario fact; the scoring context
+continues the generation, so the engine reuses its KV cache and computes only a few tokens per
+alternative. Calibrated by default against the same ids after a content-free prompt that lists
+the same alternatives (`agents.belief_calibration`). Catalogue action: one batched, constrained
+(guided-choice) continuation of the same context (`experts.catalogue.choice`).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +18,144 @@ from crisis_mas.experts.assessment import (
     Citation,
     TokenUsage,
     beliefs_from_logprobs,
+    calibrated_beliefs,
     confidence_of,
     doctrine_prior,
+    top_choice,
 )
+from crisis_mas.experts.catalogue.choice import CatalogueChoice, options_for, parse_choice
 from crisis_mas.experts.profiles import ExpertProfile
-from crisis_mas.experts.prompting import prompt_version, scoring_messages, templates
+from crisis_mas.experts.prompting import (
+    assessment_messages,
+    content_free_answer,
+    content_free_messages,
+    prompt_version,
+    scoring_prefix,
+)
 from crisis_mas.pool.base import ModelPool, ModelPoolError
-from crisis_mas.pool.types import AdapterRef, ScoreRequest
+from crisis_mas.pool.types import (
+    AdapterRef,
+    ChatMessage,
+    GenerationRequest,
+    SamplingConfig,
+    ScoreRequest,
+    ScoreResult,
+)
 from crisis_mas.scenario import Scenario
+
+CATALOGUE_PREFIX = "\nCatalogue action: "
+
+
+def _messages(p: ExpertProfile, scenario: Scenario, call: ExpertCall) -> list[ChatMessage]:
+    """The messages the kept answer was generated from (so scoring shares its prefix)."""
+    return call.messages or assessment_messages(p, scenario)
+
+
+def score_requests(
+    config: AppConfig,
+    scenario: Scenario,
+    scorable: list[ExpertProfile],
+    state: dict[str, ExpertCall],
+    adapters: dict[str, AdapterRef],
+    tags: dict[str, str],
+) -> tuple[list[ScoreRequest], dict[str, tuple[int, int | None]]]:
+    """Every expert's scoring request (and its content-free baseline), with their positions."""
+    ids = sorted(scenario.alternative_ids)
+    conts = [" " + i for i in ids]
+    reqs: list[ScoreRequest] = []
+    where: dict[str, tuple[int, int | None]] = {}
+    calibrate = config.agents.belief_calibration == "content_free"
+    for p in scorable:
+        s = state[p.id]
+        t = {**tags, "expert": p.id}
+        reqs.append(
+            ScoreRequest(
+                messages=_messages(p, scenario, s),
+                prefix=scoring_prefix(s.answer_text),
+                continuations=conts,
+                adapter=adapters.get(p.id),
+                tags={**t, "kind": "assessment"},
+            )
+        )
+        base = None
+        if calibrate:
+            base = len(reqs)
+            reqs.append(
+                ScoreRequest(
+                    messages=content_free_messages(p, scenario),
+                    prefix=scoring_prefix(content_free_answer()),
+                    continuations=conts,
+                    adapter=adapters.get(p.id),
+                    tags={**t, "kind": "calibration"},
+                )
+            )
+        where[p.id] = (len(reqs) - (2 if calibrate else 1), base)
+    return reqs, where
+
+
+def choose_actions(
+    pool: ModelPool,
+    scenario: Scenario,
+    scorable: list[ExpertProfile],
+    state: dict[str, ExpertCall],
+    adapters: dict[str, AdapterRef],
+    tags: dict[str, str],
+) -> dict[str, list[CatalogueChoice]]:
+    """One batched guided-choice call: each expert picks a catalogue action after its answer."""
+    from crisis_mas.experts.doctrine.facts import extract_facts
+
+    isolation = extract_facts(scenario).hazmat.get("isolation_m")
+    reqs, who, opts = [], [], {}
+    for p in scorable:
+        options = options_for(scenario, p.id, isolation)
+        if not options:
+            continue
+        opts[p.id] = options
+        prefix = state[p.id].answer_text + CATALOGUE_PREFIX
+        longest = max(len(o) for o in options)
+        reqs.append(
+            GenerationRequest(
+                messages=_messages(p, scenario, state[p.id]),
+                adapter=adapters.get(p.id),
+                sampling=SamplingConfig(
+                    max_tokens=min(256, longest + 8),
+                    temperature=0.0,
+                    repetition_penalty=1.0,
+                    choices=options,
+                ),
+                assistant_prefix=prefix,
+                tags={**tags, "expert": p.id, "kind": "catalogue"},
+            )
+        )
+        who.append(p.id)
+    if not reqs:
+        return {}
+    try:
+        results = pool.generate(reqs)
+    except ModelPoolError:
+        return {}
+    out: dict[str, list[CatalogueChoice]] = {}
+    for eid, req, res in zip(who, reqs, results, strict=True):
+        if res.blocked:
+            continue
+        text = (
+            res.text[len(req.assistant_prefix) :]
+            if res.text.startswith(req.assistant_prefix)
+            else res.text
+        )
+        choice = parse_choice(text, opts[eid])
+        if choice is not None:
+            out[eid] = [choice]
+    return out
+
+
+def _beliefs(
+    config: AppConfig, ids: list[str], main: ScoreResult, base: ScoreResult | None
+) -> dict[str, float]:
+    t = config.agents.belief_temperature
+    if base is None:
+        return beliefs_from_logprobs(ids, main.logprobs, main.token_counts, t)
+    return calibrated_beliefs(ids, main.logprobs, main.token_counts, base.logprobs, t)
 
 
 def score_answers(
@@ -30,35 +168,24 @@ def score_answers(
     run_id: str,
     adapters: dict[str, AdapterRef],
 ) -> list[Assessment]:
-    """One batched scoring call for every answer in format; an Assessment per expert."""
-    ids = scenario.alternative_ids
-    # "Recommended:" + " <id>": the id keeps its leading space, so it is tokenised the way the
-    # adapter saw it in training (" action", "_x", ...), not as a stray space token.
-    prefix = templates()["recommend_prefix"].rstrip()
+    """One batched scoring call for every answer in format (plus one batched catalogue choice);
+    an Assessment per expert."""
+    ids = sorted(scenario.alternative_ids)
     scorable = [p for p in profiles if state[p.id].parsed is not None]
-    reqs = [
-        ScoreRequest(
-            messages=scoring_messages(p, scenario),
-            prefix=state[p.id].answer_text + "\n" + prefix,
-            continuations=[" " + i for i in ids],
-            adapter=adapters.get(p.id),
-            tags={
-                "run_id": run_id,
-                "expert": p.id,
-                "kind": "assessment",
-                "prompt_version": str(prompt_version()),
-                **hazard_tags(scenario),
-            },
-        )
-        for p in scorable
-    ]
-    scores = {}
+    tags = {"run_id": run_id, "prompt_version": str(prompt_version()), **hazard_tags(scenario)}
+    reqs, where = score_requests(config, scenario, scorable, state, adapters, tags)
+    results: list[ScoreResult] = []
     score_error = None
     if reqs:
         try:
-            scores = {p.id: r for p, r in zip(scorable, pool.score(reqs), strict=True)}
+            results = pool.score(reqs)
         except ModelPoolError as err:
             score_error = str(err)
+    chosen = (
+        choose_actions(pool, scenario, scorable, state, adapters, tags)
+        if config.agents.catalogue_choice and scorable and score_error is None
+        else {}
+    )
 
     out = []
     for p in profiles:
@@ -80,26 +207,29 @@ def score_answers(
                 Citation(doc_id=h["doc_id"], chunk_id=h["chunk_id"], title=h["title"])
                 for h in passages.get(p.id, [])
             ],
+            catalogue_actions=chosen.get(p.id, []),
         )
         if s.error is not None and s.parsed is None:
             out.append(Assessment(status="failed", error=s.error, **common))
             continue
         parsed = s.parsed
-        if parsed is not None and p.id in scores:
-            sr = scores[p.id]
-            beliefs = beliefs_from_logprobs(
-                ids, sr.logprobs, sr.token_counts, config.agents.belief_temperature
-            )
-            common["latency_ms"] = round(s.latency_ms + sr.latency_ms, 1)
+        if parsed is not None and results and p.id in where:
+            i_main, i_base = where[p.id]
+            main = results[i_main]
+            base = results[i_base] if i_base is not None else None
+            beliefs = _beliefs(config, ids, main, base)
+            extra = base.prompt_tokens if base is not None else 0
+            common["latency_ms"] = round(s.latency_ms + main.latency_ms, 1)
             common["tokens"] = TokenUsage(
-                prompt=s.prompt_tokens + sr.prompt_tokens, completion=s.completion_tokens
+                prompt=s.prompt_tokens + main.prompt_tokens + extra,
+                completion=s.completion_tokens,
             )
             out.append(
                 Assessment(
                     status="ok",
                     beliefs=beliefs,
                     confidence=round(confidence_of(beliefs), 4),
-                    recommended=max(beliefs, key=beliefs.__getitem__),
+                    recommended=top_choice(beliefs),
                     rationale=parsed.rationale,
                     key_concerns=parsed.key_concerns,
                     immediate_actions=parsed.immediate_actions,
@@ -120,7 +250,7 @@ def score_answers(
                 "(criteria weights x alternative scores), not model output",
                 beliefs=beliefs,
                 confidence=round(confidence_of(beliefs), 4),
-                recommended=max(beliefs, key=beliefs.__getitem__),
+                recommended=top_choice(beliefs),
                 rationale=parsed.rationale if parsed else "",
                 key_concerns=parsed.key_concerns if parsed else [],
                 immediate_actions=parsed.immediate_actions if parsed else [],

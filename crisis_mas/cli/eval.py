@@ -119,6 +119,8 @@ def eval(  # noqa: A001 - the command is called `eval`
             row.append(_fmt(base.metrics, key, fmt))
         t.add_row(*row)
     out_console.print(t)
+    if run.metrics.counterfactual is not None:
+        out_console.print(counterfactual_table(run.metrics.counterfactual))
     for s in run.scores:
         if s.unacceptable_chosen or s.fact_errors:
             why = s.unacceptable_reason or "; ".join(s.fact_errors)
@@ -132,6 +134,38 @@ def eval(  # noqa: A001 - the command is called `eval`
             f"(mean P({run.config} better) {verdicts.mean_p_b:.2f}; both orders, equal length)",
             highlight=False,
         )
+
+
+def counterfactual_table(c) -> Table:  # noqa: ANN001 - CounterfactualSummary, imported lazily
+    """Scenarios and pairs right against chance, the doctrine rules alone, and per expert: its
+    beliefs against its doctrine prior (the ablation)."""
+    t = Table(title="counterfactual pairs")
+    t.add_column("measure")
+    t.add_column("result")
+    t.add_column("chance")
+    t.add_row(
+        "scenarios right",
+        f"{c.scenarios_right}/{c.n_scenarios} ({c.scenarios_right_rate:.1%})",
+        f"{c.chance_scenarios:.1%}",
+    )
+    t.add_row(
+        "pairs both right",
+        f"{c.pairs_both_right}/{c.n_pairs} ({c.pairs_both_right_rate:.1%})",
+        f"{c.chance_pairs:.1%}",
+    )
+    if c.doctrine_right_rate is not None:
+        t.add_row(
+            "doctrine rules alone",
+            f"{c.doctrine_right_rate:.1%} (silent on {c.doctrine_silent})",
+            "",
+        )
+    for e, a in c.experts.items():
+        t.add_row(
+            f"expert {e}: beliefs vs prior",
+            f"{a.beliefs_right_rate:.1%} vs {a.prior_right_rate:.1%} (n={a.n})",
+            "",
+        )
+    return t
 
 
 def _judge(judge_config: str, base, run, cfg):  # noqa: ANN001, ANN202 - lazily imported types

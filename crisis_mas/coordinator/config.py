@@ -19,3 +19,9 @@ class AggregationConfig(_Strict):
     belief_weight: float = Field(default=0.5, ge=0, le=1)
     # JS divergence (bits) above which two experts with different first choices are a conflict.
     conflict_threshold: float = Field(default=0.05, ge=0, le=1)
+    # Doctrine as one more evidence source: published rules from the action catalogue applied to
+    # the scenario's facts (`experts.doctrine`), discounted by `doctrine_weight` like an expert's
+    # reliability x relevance; it adds nothing when no rule separates the alternatives.
+    doctrine: bool = True
+    doctrine_weight: float = Field(default=0.9, gt=0, lt=1)
+    doctrine_temperature: float = Field(default=1.0, gt=0, le=10)

@@ -4,6 +4,8 @@
    frame Θ, discounted by reliability x relevance (Shafer discounting); masses are combined with
    Dempster's rule, Yager's rule (conflict goes to Θ) or a weighted linear pool; the result is
    read through the pignistic transform.
+   Doctrine rules applied to the scenario's facts (`experts.doctrine`) join as one more source,
+   labelled "doctrine", when they separate the alternatives.
 2. Consensus: 1 - mean pairwise Jensen-Shannon divergence; disagreeing pairs are reported.
 3. MCDA: TOPSIS over the alternatives' criteria scores with the experts' weights, vector-normalised.
 4. Final score = w * belief + (1 - w) * TOPSIS share; overriding a unanimous choice is explained.
@@ -18,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from crisis_mas.coordinator.config import AggregationConfig
 from crisis_mas.experts.assessment import Assessment
+from crisis_mas.experts.doctrine import DoctrineEvidence, doctrine_evidence
 from crisis_mas.experts.profiles import ExpertProfile
 from crisis_mas.scenario import CRITERIA, Scenario
 
@@ -56,6 +59,11 @@ class Decision(BaseModel):
     criteria_weights: dict[str, float]
     overrides_unanimous: bool = False
     explanation: str
+    # The rule-based doctrine evidence that entered the combination (None: off or silent).
+    doctrine: DoctrineEvidence | None = None
+
+
+DOCTRINE_ID = "doctrine"  # the rule-based evidence source's id in weights and sources
 
 
 # -- evidential combination ---------------------------------------------------------------------
@@ -178,18 +186,36 @@ def decide(
     closeness = topsis(scenario, crit)
 
     dists = {a.expert_id: [a.beliefs[i] for i in ids] for a in usable}
+    doctrine = doctrine_evidence(scenario, config.doctrine_temperature) if config.doctrine else None
+    if doctrine is not None and not doctrine.informative:
+        doctrine = None
+    sources = dict(dists)
+    if doctrine is not None:
+        sources[DOCTRINE_ID] = [doctrine.beliefs[i] for i in ids]
+        wmap = {**wmap, DOCTRINE_ID: config.doctrine_weight}
+        total_w += config.doctrine_weight
+        weights.append(
+            ExpertWeight(
+                expert_id=DOCTRINE_ID,
+                reliability=config.doctrine_weight,
+                relevance=1.0,
+                weight=config.doctrine_weight,
+                note="rule-based evidence: published doctrine applied to the scenario's facts, "
+                "not a model",
+            )
+        )
     conflict_mass = 0.0
-    if not usable:
+    if not sources:
         belief = [1 / len(ids)] * len(ids)
     elif config.method == "weighted":
         belief = [
-            sum(wmap[e] * p[j] for e, p in dists.items()) / (total_w or 1.0)
+            sum(wmap[e] * p[j] for e, p in sources.items()) / (total_w or 1.0)
             for j in range(len(ids))
         ]
         z = sum(belief) or 1.0
         belief = [b / z for b in belief]
     else:
-        masses = [discount(p, min(wmap[e], 0.99)) for e, p in dists.items()]
+        masses = [discount(p, min(wmap[e], 0.99)) for e, p in sources.items()]
         m = masses[0]
         for other in masses[1:]:
             m, k = combine(m, other, config.method)
@@ -216,7 +242,7 @@ def decide(
             )
             for i, s, b, t in zip(ids, scores, belief, closeness, strict=True)
         ),
-        key=lambda r: -r.score,
+        key=lambda r: (-r.score, r.alternative_id),  # ties by id: listing order never decides
     )
 
     pairs = list(combinations(dists.items(), 2))
@@ -245,6 +271,7 @@ def decide(
         overrides,
         unanimous.pop() if overrides else None,
         config,
+        doctrine,
     )
     return Decision(
         recommended=recommended,
@@ -257,6 +284,7 @@ def decide(
         criteria_weights={c: round(v, 4) for c, v in crit.items()},
         overrides_unanimous=overrides,
         explanation=explanation,
+        doctrine=doctrine,
     )
 
 
@@ -271,6 +299,7 @@ def explain(
     overrides: bool,
     unanimous_choice: str | None,
     config: AggregationConfig,
+    doctrine: DoctrineEvidence | None = None,
 ) -> str:
     """A few sentences naming the reasons: who backed it, which criteria, agreement, caveats."""
     if not ranking:
@@ -311,7 +340,10 @@ def explain(
             "own criteria "
             f"weights, which outweighs its belief {u.belief:.3f}; review before acting."
         )
-    low = [w for w in weights if w.note]
+    if doctrine is not None:
+        names = {a.id: a.name for a in scenario.available_actions}
+        parts.append(f"Doctrine rules (rule-based, not a model): {doctrine.summary(names)}.")
+    low = [w for w in weights if w.note and w.expert_id != DOCTRINE_ID]
     for w in low:
         parts.append(f"{w.expert_id} was down-weighted ({w.note}).")
     if failed:

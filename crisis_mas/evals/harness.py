@@ -66,6 +66,7 @@ def run_suite(
                         item.labels,
                         cost.cost_per_1k_prompt_tokens,
                         cost.cost_per_1k_completion_tokens,
+                        item.scenario,
                     )
                 )
         info = assessor.pool.info()

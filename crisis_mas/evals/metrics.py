@@ -10,8 +10,16 @@ import math
 
 from pydantic import BaseModel, Field
 
+from crisis_mas.evals.counterfactual import (
+    CounterfactualSummary,
+    chance,
+    doctrine_hit,
+    expert_hits,
+    summarise,
+)
 from crisis_mas.evals.labels import ScenarioLabels
 from crisis_mas.report.model import Report
+from crisis_mas.scenario import Scenario
 
 HAZMAT_FLAG = "hazmat_contradiction"
 
@@ -40,6 +48,12 @@ class ScenarioScore(BaseModel):
     claims_by_expert: dict[str, list[int]] = Field(default_factory=dict)
     duplicate_citations: int = 0
     n_fallback: int = 0
+    # Counterfactual suites (issue 13): the pair, a uniform pick's chance of being right, each
+    # model expert's [beliefs, doctrine prior] credit, the doctrine rules' credit.
+    pair: str | None = None
+    chance: float | None = None
+    expert_hits: dict[str, list[float]] = Field(default_factory=dict)
+    doctrine_hit: float | None = None
 
     @property
     def quality(self) -> float:
@@ -52,8 +66,9 @@ def score_report(
     labels: ScenarioLabels,
     cost_per_1k_prompt: float = 0.0,
     cost_per_1k_completion: float = 0.0,
+    scenario: Scenario | None = None,
 ) -> ScenarioScore:
-    """Score one run against its scenario's labels."""
+    """Score one run against its scenario's labels (with the scenario: the ablation too)."""
     rec = report.decision.recommended
     reasons = {u.id: u.reason for u in labels.unacceptable}
     hazmat = guard = 0
@@ -97,6 +112,10 @@ def score_report(
         claims_by_expert=by_expert,
         duplicate_citations=dup,
         n_fallback=sum(1 for a in report.assessments if a.status == "fallback"),
+        pair=labels.pair,
+        chance=chance(scenario, labels.acceptable) if scenario else None,
+        expert_hits=(expert_hits(report, scenario, labels.acceptable) if scenario else {}),
+        doctrine_hit=doctrine_hit(report, labels.acceptable),
     )
 
 
@@ -126,6 +145,7 @@ class SuiteMetrics(BaseModel):
     grounded_claim_rate_by_expert: dict[str, float] = Field(default_factory=dict)
     fallback_rate: float = 0.0  # fallback assessments / all assessments
     duplicate_citations: int = 0
+    counterfactual: CounterfactualSummary | None = None
 
 
 def _rate(num: float, den: float) -> float:
@@ -155,6 +175,20 @@ def suite_metrics(scores: list[ScenarioScore]) -> SuiteMetrics:
         grounded_claim_rate_by_expert=_claim_rates_by_expert(scores),
         fallback_rate=_rate(sum(s.n_fallback for s in scores), n_a),
         duplicate_citations=sum(s.duplicate_citations for s in scores),
+        counterfactual=summarise(
+            [
+                (
+                    s.pair,
+                    s.run_id.rsplit("-", 1)[-1],
+                    s.top1_acceptable,
+                    s.chance or 0.0,
+                    s.expert_hits,
+                    s.doctrine_hit,
+                )
+                for s in scores
+                if s.pair is not None
+            ]
+        ),
     )
 
 

@@ -1,7 +1,8 @@
 """An expert's typed assessment, the parser for the trained answer format, and belief maths.
 
 Beliefs are valid by construction: they come from the model's log-likelihood of each scenario
-alternative id (length-normalised, softmaxed), never from ids the model writes itself.
+alternative id after the expert's own answer (length-normalised, optionally calibrated against a
+content-free prompt, softmaxed), never from ids the model writes itself.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from crisis_mas.experts.catalogue.choice import CatalogueChoice
 from crisis_mas.experts.profiles import ExpertProfile
 from crisis_mas.scenario import Scenario
 
@@ -53,6 +55,8 @@ class Assessment(BaseModel):
     hazmat_requeried: bool = False
     hazmat_contradicts: bool = False
     raw_text: str = ""
+    # Standard actions this expert chose from the doctrine catalogue by constrained decoding.
+    catalogue_actions: list[CatalogueChoice] = Field(default_factory=list)
 
 
 class ParsedAnswer(BaseModel):
@@ -117,6 +121,24 @@ def beliefs_from_logprobs(
     """Length-normalised log-likelihoods -> a distribution over exactly the given ids."""
     means = [lp / max(n, 1) for lp, n in zip(logprobs, token_counts, strict=True)]
     return dict(zip(ids, softmax(means, temperature), strict=True))
+
+
+def calibrated_beliefs(
+    ids: list[str],
+    logprobs: list[float],
+    token_counts: list[int],
+    baseline: list[float],
+    temperature: float = 1.0,
+) -> dict[str, float]:
+    """Contextual calibration: per-token log-likelihood of each id after the answer minus after
+    a content-free prompt (pointwise mutual information with the scenario), softmaxed."""
+    pmi = [(lp - b) / max(n, 1) for lp, b, n in zip(logprobs, baseline, token_counts, strict=True)]
+    return dict(zip(ids, softmax(pmi, temperature), strict=True))
+
+
+def top_choice(beliefs: dict[str, float]) -> str | None:
+    """The most believed id; exact ties go to the smallest id, never to the listing order."""
+    return max(sorted(beliefs), key=beliefs.__getitem__) if beliefs else None
 
 
 def confidence_of(beliefs: dict[str, float]) -> float:

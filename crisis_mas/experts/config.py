@@ -3,6 +3,8 @@ turn into reliability (`AppConfig.feedback`)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,6 +18,13 @@ class AgentsConfig(_Strict):
     experts: list[str] | None = None  # None: select from the scenario
     max_retries: int = Field(default=1, ge=0, le=5)
     belief_temperature: float = Field(default=1.0, gt=0)
+    # How an expert's answer becomes beliefs: the likelihood of each alternative id after its
+    # own answer ("none"), or that likelihood over the same id's likelihood after a content-free
+    # prompt listing the same alternatives ("content_free": removes what an id's wording and
+    # place in the list alone are worth).
+    belief_calibration: Literal["none", "content_free"] = "content_free"
+    # Each expert also chooses one catalogue action by constrained decoding.
+    catalogue_choice: bool = True
 
 
 class ReliabilityConfig(_Strict):

@@ -1,6 +1,8 @@
 """Renders an expert's chat prompt from its profile, the scenario and retrieved passages.
 
 The same renderer builds the LoRA training set, so adapters learn exactly the runtime layout.
+Alternatives are always listed in one canonical order (sorted by id), so the order a scenario
+happens to list them in cannot reach any prompt, and through it any belief.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import yaml
 
 from crisis_mas.experts.profiles import ExpertProfile
 from crisis_mas.pool.types import ChatMessage
-from crisis_mas.scenario import Scenario
+from crisis_mas.scenario import Alternative, Scenario
 
 PROMPTS_FILE = Path(__file__).resolve().parent / "prompts.yaml"
 
@@ -82,9 +84,14 @@ def _details(s: Scenario) -> str:
     return "\n".join(lines)
 
 
+def ordered_alternatives(s: Scenario) -> list[Alternative]:
+    """The scenario's alternatives in the canonical prompt order (by id)."""
+    return sorted(s.available_actions, key=lambda a: a.id)
+
+
 def _alternatives(s: Scenario) -> str:
     rows = []
-    for a in s.available_actions:
+    for a in ordered_alternatives(s):
         extra = []
         if a.risk_level is not None:
             extra.append(f"risk {a.risk_level:.2f}")
@@ -159,20 +166,40 @@ def format_assessment(
     return "\n".join(lines)
 
 
-def scoring_messages(profile: ExpertProfile, scenario: Scenario) -> list[ChatMessage]:
-    """A compact prompt for scoring alternative ids after the expert's own answer.
+def scoring_prefix(answer_text: str) -> str:
+    """The assistant text an alternative id is scored after: the expert's own answer, then
+    "Recommended:" (the trained format), so scoring continues the generation's KV cache."""
+    return answer_text.rstrip() + "\n" + templates()["recommend_prefix"].rstrip()
 
-    Scoring needs the log-probability of every prompt token, so its cost grows with the prompt;
-    the persona and the alternatives are what the choice depends on once the answer is written.
-    """
+
+CONTENT_FREE = "N/A"
+
+
+def content_free_messages(profile: ExpertProfile, scenario: Scenario) -> list[ChatMessage]:
+    """The expert's prompt with every scenario fact replaced by "N/A", alternatives kept: the
+    baseline that calibrates away what an alternative's id and place in the list alone are worth
+    (contextual calibration, Zhao et al. 2021)."""
+    text = templates()["user"].format(
+        id=CONTENT_FREE,
+        name=CONTENT_FREE,
+        type=CONTENT_FREE,
+        severity=0.0,
+        location=CONTENT_FREE,
+        description=CONTENT_FREE,
+        affected_population=CONTENT_FREE,
+        casualties=CONTENT_FREE,
+        infrastructure_damage=CONTENT_FREE,
+        details="",
+        references="",
+        alternatives=_alternatives(scenario),
+    )
+    user = "\n".join(line for line in text.splitlines() if line.strip()).strip()
     return [
-        ChatMessage(
-            role="system",
-            content=f"You are {profile.persona_name}, {profile.title} ({profile.organisation}).",
-        ),
-        ChatMessage(
-            role="user",
-            content=f"SCENARIO {scenario.id}: {scenario.name}\n"
-            f"ALTERNATIVES:\n{_alternatives(scenario)}",
-        ),
+        ChatMessage(role="system", content=system_prompt(profile)),
+        ChatMessage(role="user", content=user),
     ]
+
+
+def content_free_answer() -> str:
+    """A content-free answer in the trained format, before "Recommended:"."""
+    return format_assessment(CONTENT_FREE, [CONTENT_FREE], [CONTENT_FREE], "").rsplit("\n", 1)[0]

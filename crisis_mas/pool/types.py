@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class AdapterRef(BaseModel):
@@ -47,6 +47,17 @@ class SamplingConfig(BaseModel):
     stop: list[str] = Field(default_factory=list, max_length=16)
     # Keep decoding past the end-of-sequence token (benchmarks: equal token counts per mode).
     ignore_eos: bool = False
+    # Constrained decoding: the answer is exactly one of these strings (vLLM structured outputs
+    # `choice`; greedy decoding over the options' tokens on transformers; `structured_outputs` /
+    # `guided_choice` for OpenAI-compatible vLLM servers). None: free text.
+    choices: list[str] | None = Field(default=None, min_length=1, max_length=2000)
+
+    @field_validator("choices")
+    @classmethod
+    def _bounded_choices(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and any(not c or len(c) > 500 for c in v):
+            raise ValueError("each choice must be 1-500 characters")
+        return v
 
 
 def _new_id() -> str:

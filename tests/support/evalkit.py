@@ -92,6 +92,14 @@ class FakePool(ModelPool):
         self.generated = 0
 
     def generate(self, requests):  # noqa: ANN001, ANN201
+        if requests and all(r.sampling.choices for r in requests):
+            # The catalogue step (guided choice): each request's first option.
+            return [
+                GenerationResult(
+                    request_id=r.request_id, text=r.assistant_prefix + r.sampling.choices[0]
+                )
+                for r in requests
+            ]
         self.generated += len(requests)
         return [
             GenerationResult(
@@ -101,14 +109,17 @@ class FakePool(ModelPool):
         ]
 
     def score(self, requests):  # noqa: ANN001, ANN201
+        """The `prefer`-th continuation (in the canonical, sorted order) scores highest after an
+        answer; the content-free calibration baseline is flat."""
         out = []
         for r in requests:
             n = len(r.continuations)
             k = min(self.prefer, n - 1)
+            flat = r.tags.get("kind") == "calibration"
             out.append(
                 ScoreResult(
                     request_id=r.request_id,
-                    logprobs=[-0.1 if i == k else -5.0 for i in range(n)],
+                    logprobs=[-1.0 if flat else (-0.1 if i == k else -5.0) for i in range(n)],
                     token_counts=[1] * n,
                 )
             )

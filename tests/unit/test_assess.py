@@ -32,6 +32,14 @@ class ScriptedPool(ModelPool):
         self.seen_messages: dict[str, list[str]] = {}
 
     def generate(self, requests):  # noqa: ANN001, ANN201
+        if requests and all(r.tags.get("kind") == "catalogue" for r in requests):
+            # The catalogue step (guided choice): answer with each request's first option.
+            return [
+                GenerationResult(
+                    request_id=r.request_id, text=r.assistant_prefix + r.sampling.choices[0]
+                )
+                for r in requests
+            ]
         self.calls.append([r.tags["expert"] for r in requests])
         out = []
         for r in requests:
@@ -54,10 +62,14 @@ class ScriptedPool(ModelPool):
         return out
 
     def score(self, requests):  # noqa: ANN001, ANN201
+        # The answer's scores fall with each continuation; the content-free baseline is flat.
         return [
             ScoreResult(
                 request_id=r.request_id,
-                logprobs=[-float(i + 1) for i in range(len(r.continuations))],
+                logprobs=[
+                    -1.0 if r.tags.get("kind") == "calibration" else -float(i + 1)
+                    for i in range(len(r.continuations))
+                ],
                 token_counts=[1] * len(r.continuations),
             )
             for r in requests
@@ -87,7 +99,8 @@ def test_invalid_output_is_retried_then_marked_fallback() -> None:
     assert "did not follow the assessment format" in by["police"].fallback_reason
     assert "doctrine prior" in by["police"].fallback_reason
     assert by["medical"].status == "ok" and by["medical"].attempts == 1
-    assert by["medical"].recommended == SCEN.alternative_ids[0]  # highest scripted log-prob
+    # Continuations come in the canonical (sorted) order: the first has the highest log-prob.
+    assert by["medical"].recommended == sorted(SCEN.alternative_ids)[0]
     assert set(by["medical"].beliefs) == set(SCEN.alternative_ids)
 
 

@@ -25,6 +25,7 @@ def test_async_engine_knows_every_request_field() -> None:
         "seed",
         "stop",
         "ignore_eos",
+        "choices",
     }
     assert set(ScoreRequest.model_fields) == {
         "request_id",

@@ -131,3 +131,60 @@ def test_failed_and_fallback_experts_are_reported_not_dropped() -> None:
     assert "medical" not in w
     assert w["police"].reliability == pytest.approx(PROFILES["police"].reliability_prior * 0.5)
     assert "police was down-weighted" in d.explanation
+
+
+def test_doctrine_joins_as_a_labelled_rule_based_source() -> None:
+    flat = [_assess(e, IDS[0], p_top=1 / len(IDS)) for e in ("fire", "police")]
+    on = decide(SCEN, flat, PROFILES, {}, AggregationConfig())
+    off = decide(SCEN, flat, PROFILES, {}, AggregationConfig(doctrine=False))
+    assert off.doctrine is None and "doctrine" not in {w.expert_id for w in off.weights}
+    assert on.doctrine is not None and on.doctrine.informative
+    w = next(w for w in on.weights if w.expert_id == "doctrine")
+    assert w.weight == 0.9 and "not a model" in (w.note or "")
+    assert "Doctrine rules (rule-based, not a model)" in on.explanation
+    # evia: the coastal road is closed by smoke and spotting reaches 800 m
+    by = {r.alternative_id: r.belief for r in on.ranking}
+    assert by["action_road_evacuation_south"] < by["action_ferry_evacuation_coast"]
+    assert by["action_backfire_anchor_line"] < by["action_ferry_evacuation_coast"]
+    assert "doctrine" not in {e for r in on.ranking for e in r.first_choice_of}
+
+
+def test_silent_doctrine_adds_nothing() -> None:
+    s = SCEN.model_copy(
+        update={
+            "type": "storm",
+            "description": "x",
+            "real_time_factors": {},
+            "tags": [],
+            "constraints": SCEN.constraints.model_copy(
+                update={
+                    "accessibility": None,
+                    "additional_concerns": [],
+                    "weather_conditions": None,
+                    "resource_limitations": [],
+                }
+            ),
+        }
+    )
+    a = [_assess("fire", IDS[1])]
+    d = decide(s, a, PROFILES, {}, AggregationConfig())
+    assert d.doctrine is None
+    assert d == decide(s, a, PROFILES, {}, AggregationConfig(doctrine=False))
+
+
+def test_exact_ties_go_to_the_smallest_id_not_the_listing_order() -> None:
+    flat = [_assess("fire", IDS[0], p_top=1 / len(IDS))]
+    s = SCEN.model_copy(update={"available_actions": list(reversed(SCEN.available_actions))})
+    for scen in (SCEN, s):
+        scen = scen.model_copy(
+            update={
+                "available_actions": [
+                    a.model_copy(
+                        update={"criteria_scores": SCEN.available_actions[0].criteria_scores}
+                    )
+                    for a in scen.available_actions
+                ]
+            }
+        )
+        d = decide(scen, flat, PROFILES, {}, AggregationConfig(doctrine=False))
+        assert d.recommended == sorted(IDS)[0]

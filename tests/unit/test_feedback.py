@@ -106,7 +106,7 @@ def test_coordinator_uses_learned_reliability_when_given() -> None:
     learned = {w.expert_id: w.weight for w in expert_weights(r.assessments, p, {}, {"fire": 0.2})}
     assert learned["fire"] == 0.2 and learned["police"] == p["police"].reliability_prior
     # strongly trusting police flips the combined belief towards police's choice
-    cfg = AggregationConfig(belief_weight=1.0)
+    cfg = AggregationConfig(belief_weight=1.0, doctrine=False)  # the experts' evidence only
     d_fire = decide(S, r.assessments, p, {}, cfg, {"fire": 0.95, "police": 0.05})
     d_pol = decide(S, r.assessments, p, {}, cfg, {"fire": 0.05, "police": 0.95})
     assert d_fire.recommended == A and d_pol.recommended == B

@@ -195,7 +195,8 @@ def test_a_retry_keeps_the_experts_rationale_and_prefills_the_next_section() -> 
 
     class PrefixPool(ScriptedPool):
         def generate(self, requests):  # noqa: ANN001, ANN201
-            self.prefixes = [r.assistant_prefix for r in requests]
+            if not all(r.tags.get("kind") == "catalogue" for r in requests):
+                self.prefixes = [r.assistant_prefix for r in requests]
             return super().generate(requests)
 
     pool = PrefixPool({"fire": [off, GOOD]})

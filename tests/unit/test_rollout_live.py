@@ -46,7 +46,12 @@ class LoraPool(FakePool):
         ]
 
     def score(self, requests):  # noqa: ANN001, ANN201
-        self.score_adapters += [r.adapter.name if r.adapter else None for r in requests]
+        # One scoring request per answer (its content-free calibration baseline not counted).
+        self.score_adapters += [
+            r.adapter.name if r.adapter else None
+            for r in requests
+            if r.tags.get("kind") != "calibration"
+        ]
         return super().score(requests)
 
     def info(self) -> ModelInfo:
@@ -335,7 +340,10 @@ def test_cli_run_writes_the_report_before_the_shadow_runs(
 
     class Pool(LoraPool):
         def generate(self, requests):  # noqa: ANN001, ANN201
-            if any(r.adapter is not None and r.adapter.name == CANDIDATE for r in requests):
+            if any(
+                r.adapter is not None and r.adapter.name == CANDIDATE and not r.sampling.choices
+                for r in requests
+            ):  # the candidate's answer (not its catalogue choice that follows)
                 report_at_shadow.append((out / "report.json").is_file())
             return super().generate(requests)
 

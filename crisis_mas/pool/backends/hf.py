@@ -91,10 +91,14 @@ class HFPool(ModelPool):
         with self._lock:
             model, tok = self._load()
             out: list[GenerationResult | None] = [None] * len(requests)
-            for _, idxs in self._groups(requests).items():
-                reqs = [requests[i] for i in idxs]
-                for i, res in zip(idxs, self._generate_group(reqs), strict=True):
-                    out[i] = res
+            free = [i for i, r in enumerate(requests) if not r.sampling.choices]
+            for _, idxs in self._groups([requests[i] for i in free]).items():
+                reqs = [requests[free[k]] for k in idxs]
+                for k, res in zip(idxs, self._generate_group(reqs), strict=True):
+                    out[free[k]] = res
+            for i, r in enumerate(requests):
+                if r.sampling.choices:
+                    out[i] = self._choose(r)
         return [r for r in out if r is not None]
 
     def generate_one_by_one(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
@@ -153,6 +157,50 @@ class HFPool(ModelPool):
                 )
             )
         return results
+
+    def _choose(self, r: GenerationRequest) -> GenerationResult:
+        """Guided choice: greedy decoding restricted, token by token, to the options' tokens
+        (what vLLM's structured outputs do with greedy sampling), one forward step per token
+        on the KV cache; end of sequence is allowed only where an option is complete."""
+        import torch
+
+        model, tok = self._model, self._tok
+        options = [tok.encode(c, add_special_tokens=False) for c in r.sampling.choices or []]
+        ids = tok(prompt_text(tok, r), return_tensors="pt", add_special_tokens=False).input_ids
+        ids = ids.to(self.config.device)
+        t0 = time.perf_counter()
+        chosen: list[int] = []
+        alive = list(range(len(options)))
+        try:
+            with torch.inference_mode(), self._adapter_ctx(r.adapter):
+                out = model(input_ids=ids, use_cache=True)
+                while True:
+                    logits = out.logits[0, -1].float()
+                    n = len(chosen)
+                    nxt = sorted({options[i][n] for i in alive if len(options[i]) > n})
+                    complete = [i for i in alive if len(options[i]) == n]
+                    if not nxt:
+                        break
+                    best = max(nxt, key=lambda t: float(logits[t]))
+                    eos = tok.eos_token_id
+                    if complete and eos is not None and float(logits[eos]) > float(logits[best]):
+                        break
+                    chosen.append(best)
+                    alive = [i for i in alive if len(options[i]) > n and options[i][n] == best]
+                    step = torch.tensor([[best]], device=self.config.device)
+                    out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
+        except Exception as err:
+            raise ModelPoolError(f"transformers guided choice failed: {err}") from err
+        done = [i for i in alive if len(options[i]) == len(chosen)]
+        text = (r.sampling.choices or [""])[done[0]] if done else tok.decode(chosen)
+        return GenerationResult(
+            request_id=r.request_id,
+            text=r.assistant_prefix + text,
+            prompt_tokens=int(ids.shape[1]),
+            completion_tokens=len(chosen),
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            finish_reason="stop",
+        )
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
         import torch

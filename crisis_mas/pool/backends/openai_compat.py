@@ -81,8 +81,11 @@ class OpenAIPool(ModelPool):
             "repetition_penalty": s.repetition_penalty,
             "ignore_eos": s.ignore_eos,
         }
-        if s.stop:
+        if s.stop and not s.choices:
             body["stop"] = s.stop
+        if s.choices:  # vLLM servers: structured outputs (newer) / guided_choice (older)
+            body["structured_outputs"] = {"choice": list(s.choices)}
+            body["guided_choice"] = list(s.choices)
         if req.assistant_prefix:  # vLLM: continue the prefilled assistant turn
             body.update(add_generation_prompt=False, continue_final_message=True)
         t0 = time.perf_counter()

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from crisis_mas.pool.types import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    SamplingConfig,
     ScoreRequest,
     ScoreResult,
 )
@@ -150,21 +152,9 @@ class VLLMPool(ModelPool):
         if not requests:
             return []
         llm = self._engine()
-        from vllm import SamplingParams
 
         prompts = [prompt_text(self._tok, r) for r in requests]
-        params = [
-            SamplingParams(
-                max_tokens=r.sampling.max_tokens,
-                temperature=r.sampling.temperature,
-                top_p=r.sampling.top_p,
-                repetition_penalty=r.sampling.repetition_penalty,
-                seed=r.sampling.seed,
-                stop=r.sampling.stop or None,
-                ignore_eos=r.sampling.ignore_eos,
-            )
-            for r in requests
-        ]
+        params = [sampling_params(r.sampling) for r in requests]
         t0 = time.perf_counter()
         try:
             outs = llm.generate(
@@ -192,46 +182,58 @@ class VLLMPool(ModelPool):
         return results
 
     def score(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
+        """Log-likelihood of each continuation, reusing the engine's prefix cache.
+
+        A scoring context is the generation prompt plus the expert's answer, so its KV blocks
+        are already cached from the generation: one short request per distinct context first
+        (re)fills the cache, then each continuation computes only the uncached tail and its own
+        few tokens; prompt logprobs are read only from the continuation positions. A request
+        whose continuation tokens came from the cache (no logprobs there) is run again without
+        the cache, so every score is exact.
+        """
         if not requests:
             return []
         llm = self._engine()
-        from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        prompts, loras, spans = [], [], []
-        for r in requests:
-            context = render_chat(self._tok, r.messages) + r.prefix
-            for cont in r.continuations:
-                ctx_ids, cont_ids = continuation_token_ids(self._tok, context, cont)
-                prompts.append(TokensPrompt(prompt_token_ids=ctx_ids + cont_ids))
-                loras.append(self._lora(r.adapter))
-                spans.append((len(ctx_ids), len(cont_ids)))
-        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        jobs = score_jobs(self._tok, requests)
+        loras = [self._lora(requests[j.request].adapter) for j in jobs]
         t0 = time.perf_counter()
         try:
-            outs = llm.generate(prompts, sampling_params=params, lora_request=loras, use_tqdm=False)
+            warm = unique_contexts(jobs)
+            if warm:
+                llm.generate(
+                    [TokensPrompt(prompt_token_ids=jobs[k].context) for k in warm],
+                    sampling_params=warm_params(),
+                    lora_request=[loras[k] for k in warm],
+                    use_tqdm=False,
+                )
+            outs = llm.generate(
+                [TokensPrompt(prompt_token_ids=j.ids) for j in jobs],
+                sampling_params=cached_score_params(),
+                lora_request=loras,
+                use_tqdm=False,
+            )
+            redo = [
+                k
+                for k, (o, j) in enumerate(zip(outs, jobs, strict=True))
+                if not has_logprobs(o, j.start)
+            ]
+            if redo:
+                again = llm.generate(
+                    [TokensPrompt(prompt_token_ids=jobs[k].ids) for k in redo],
+                    sampling_params=exact_score_params(),
+                    lora_request=[loras[k] for k in redo],
+                    use_tqdm=False,
+                )
+                outs = list(outs)
+                for k, o in zip(redo, again, strict=True):
+                    outs[k] = o
         except Exception as err:
             raise ModelPoolError(f"vLLM scoring failed: {err}") from err
         wall_ms = (time.perf_counter() - t0) * 1000
-        sums = []
-        for o, (start, n) in zip(outs, spans, strict=True):
-            ids = o.prompt_token_ids
-            lps = o.prompt_logprobs
-            sums.append(sum(lps[i][ids[i]].logprob for i in range(start, start + n)))
-        results, k = [], 0
-        for r in requests:
-            m = len(r.continuations)
-            results.append(
-                ScoreResult(
-                    request_id=r.request_id,
-                    logprobs=sums[k : k + m],
-                    token_counts=[spans[k + j][1] for j in range(m)],
-                    prompt_tokens=spans[k][0],
-                    latency_ms=wall_ms,
-                )
-            )
-            k += m
-        return results
+        sums = [continuation_logprob(o, j) for o, j in zip(outs, jobs, strict=True)]
+        return collect_scores(requests, jobs, sums, [wall_ms] * len(jobs))
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -250,3 +252,120 @@ class VLLMPool(ModelPool):
                 with contextlib.suppress(Exception):
                     self._llm.llm_engine.engine_core.shutdown()
                 self._llm = None
+
+
+def sampling_params(s: SamplingConfig) -> Any:
+    """vLLM sampling parameters for one request; `choices` become structured outputs."""
+    from vllm import SamplingParams
+
+    structured = None
+    if s.choices:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = StructuredOutputsParams(choice=list(s.choices))
+    return SamplingParams(
+        max_tokens=s.max_tokens,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        repetition_penalty=s.repetition_penalty,
+        seed=s.seed,
+        stop=(s.stop or None) if not s.choices else None,
+        ignore_eos=s.ignore_eos and not s.choices,
+        structured_outputs=structured,
+    )
+
+
+@dataclass
+class ScoreJob:
+    """One continuation to score: its token ids, where the continuation starts, its request."""
+
+    request: int
+    context: list[int]
+    continuation: list[int]
+
+    @property
+    def ids(self) -> list[int]:
+        return self.context + self.continuation
+
+    @property
+    def start(self) -> int:
+        return len(self.context)
+
+
+def score_jobs(tokenizer: Any, requests: list[ScoreRequest]) -> list[ScoreJob]:
+    """Every (request, continuation) pair, tokenised with the exact context/continuation split."""
+    jobs = []
+    for i, r in enumerate(requests):
+        context = render_chat(tokenizer, r.messages) + r.prefix
+        for cont in r.continuations:
+            ctx_ids, cont_ids = continuation_token_ids(tokenizer, context, cont)
+            jobs.append(ScoreJob(i, ctx_ids, cont_ids))
+    return jobs
+
+
+def unique_contexts(jobs: list[ScoreJob]) -> list[int]:
+    """One job index per distinct context shared by two or more continuations (to warm)."""
+    seen: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for k, j in enumerate(jobs):
+        seen.setdefault((j.request, tuple(j.context)), []).append(k)
+    return [ks[0] for ks in seen.values() if len(ks) > 1]
+
+
+def warm_params() -> Any:
+    """A one-token pass that fills the prefix cache with a context's full blocks."""
+    from vllm import SamplingParams
+
+    return SamplingParams(max_tokens=1, temperature=0.0, detokenize=False)
+
+
+def cached_score_params() -> Any:
+    """Prompt logprobs, reading the prefix cache (only uncached positions are computed)."""
+    from vllm import SamplingParams
+
+    # detokenize=False: cached positions hold unset values that vLLM would try to decode.
+    return SamplingParams(
+        max_tokens=1,
+        temperature=0.0,
+        prompt_logprobs=0,
+        detokenize=False,
+        skip_reading_prefix_cache=False,
+    )
+
+
+def exact_score_params() -> Any:
+    """Prompt logprobs for every position (the cache is not read)."""
+    from vllm import SamplingParams
+
+    return SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
+
+
+def has_logprobs(output: Any, start: int) -> bool:
+    """Whether the engine returned a logprob for every prompt token from `start` on."""
+    ids, lps = output.prompt_token_ids, output.prompt_logprobs
+    if not lps or len(lps) < len(ids):
+        return False
+    return all(lps[i] is not None and ids[i] in lps[i] for i in range(start, len(ids)))
+
+
+def continuation_logprob(output: Any, job: ScoreJob) -> float:
+    ids, lps = output.prompt_token_ids, output.prompt_logprobs
+    return sum(lps[i][ids[i]].logprob for i in range(job.start, len(ids)))
+
+
+def collect_scores(
+    requests: list[ScoreRequest], jobs: list[ScoreJob], sums: list[float], ms: list[float]
+) -> list[ScoreResult]:
+    """Per-request results from per-continuation sums (same order as the requests)."""
+    out = []
+    for i, r in enumerate(requests):
+        ks = [k for k, j in enumerate(jobs) if j.request == i]
+        out.append(
+            ScoreResult(
+                request_id=r.request_id,
+                logprobs=[sums[k] for k in ks],
+                token_counts=[len(jobs[k].continuation) for k in ks],
+                prompt_tokens=len(jobs[ks[0]].context) if ks else 0,
+                latency_ms=max((ms[k] for k in ks), default=0.0),
+            )
+        )
+    return out

@@ -20,9 +20,21 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from crisis_mas.pool.backends.vllm import VLLMPool, _cpu_env
+from crisis_mas.pool.backends.vllm import (
+    VLLMPool,
+    _cpu_env,
+    cached_score_params,
+    collect_scores,
+    continuation_logprob,
+    exact_score_params,
+    has_logprobs,
+    sampling_params,
+    score_jobs,
+    unique_contexts,
+    warm_params,
+)
 from crisis_mas.pool.base import ModelPoolError
-from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
+from crisis_mas.pool.chat_template import prompt_text
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.types import (
     AdapterRef,
@@ -195,23 +207,15 @@ class AsyncEngine:
 
     def _prepare(self, r: GenerationRequest) -> tuple[Any, Any, Any]:
         """Engine prompt, sampling parameters and LoRA request of one generation request."""
-        from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         # Same prompt text as VLLMPool: the chat template plus any prefilled answer start.
         ids = self._tok.encode(prompt_text(self._tok, r))
         self._check_len(len(ids), "the prompt")
-        s = r.sampling
-        params = SamplingParams(
-            max_tokens=min(s.max_tokens, self.max_model_len - len(ids)),
-            temperature=s.temperature,
-            top_p=s.top_p,
-            repetition_penalty=s.repetition_penalty,
-            seed=s.seed,
-            stop=s.stop or None,
-            ignore_eos=s.ignore_eos,
+        s = r.sampling.model_copy(
+            update={"max_tokens": min(r.sampling.max_tokens, self.max_model_len - len(ids))}
         )
-        return TokensPrompt(prompt_token_ids=ids), params, self._lora(r.adapter)
+        return TokensPrompt(prompt_token_ids=ids), sampling_params(s), self._lora(r.adapter)
 
     async def stream(
         self, request: GenerationRequest, timeout_s: float
@@ -254,10 +258,8 @@ class AsyncEngine:
             raise ModelPoolError("generation produced no output")
         yield _result(request, last, (time.perf_counter() - t0) * 1000)
 
-    async def _continuation_logprob(
-        self, ids: list[int], start: int, lora: Any
-    ) -> tuple[float, float]:
-        """Sum of log P(ids[i] | ids[:i]) for i >= start, reusing the prefix cache.
+    async def _continuation_logprob(self, job: Any, lora: Any) -> tuple[float, float]:
+        """Sum of log P(ids[i] | ids[:i]) over the continuation, reusing the prefix cache.
 
         vLLM skips the prefix cache for prompt_logprobs requests by default, so each of an
         expert's continuations would prefill its whole ~1.5k-token context again (and its
@@ -265,60 +267,46 @@ class AsyncEngine:
         the engine computes: all after the cached prefix. If the cache covered a continuation
         token (the very same prompt scored recently), the request runs again without it.
         """
-        from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        prompt = TokensPrompt(prompt_token_ids=ids)
-        # detokenize=False: positions served from the cache hold unset values, which vLLM would
-        # otherwise try to decode as tokens (and fail); we only read the computed positions.
-        cached = SamplingParams(
-            max_tokens=1,
-            temperature=0.0,
-            prompt_logprobs=0,
-            detokenize=False,
-            skip_reading_prefix_cache=False,
-        )
-        o, ms = await self._final(prompt, cached, lora)
-        if (o.num_cached_tokens or 0) >= start or not _has_logprobs(o, start):
-            exact = SamplingParams(
-                max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False
-            )
-            o, more = await self._final(prompt, exact, lora)
+        prompt = TokensPrompt(prompt_token_ids=job.ids)
+        o, ms = await self._final(prompt, cached_score_params(), lora)
+        if not has_logprobs(o, job.start):
+            o, more = await self._final(prompt, exact_score_params(), lora)
             ms += more
-        lps = o.prompt_logprobs
-        return sum(lps[i][ids[i]].logprob for i in range(start, len(ids))), ms
+        return continuation_logprob(o, job), ms
 
     async def score(self, requests: list[ScoreRequest], timeout_s: float) -> list[ScoreResult]:
-        """Sum of log-probabilities of each continuation after the prompt (prompt_logprobs)."""
+        """Sum of log-probabilities of each continuation after the prompt (prompt_logprobs):
+        each distinct context is prefilled once into the prefix cache, then every continuation
+        computes only its own tail."""
         if not requests:
             return []
         self._require()
-        jobs, spans = [], []
-        for r in requests:
-            lora = self._lora(r.adapter)
-            context = render_chat(self._tok, r.messages) + r.prefix
-            for cont in r.continuations:
-                ctx_ids, cont_ids = continuation_token_ids(self._tok, context, cont)
-                self._check_len(len(ctx_ids) + len(cont_ids), "the scoring prompt")
-                spans.append((len(ctx_ids), len(cont_ids)))
-                jobs.append(self._continuation_logprob(ctx_ids + cont_ids, len(ctx_ids), lora))
-        outs = await self._run_all(jobs, timeout_s, "scoring")
-        sums = [lp for lp, _ in outs]
-        lat = [ms for _, ms in outs]
-        results, k = [], 0
-        for r in requests:
-            m = len(r.continuations)
-            results.append(
-                ScoreResult(
-                    request_id=r.request_id,
-                    logprobs=sums[k : k + m],
-                    token_counts=[spans[k + j][1] for j in range(m)],
-                    prompt_tokens=spans[k][0],
-                    latency_ms=max(lat[k : k + m]),
-                )
+        from vllm.inputs import TokensPrompt
+
+        loras = [self._lora(r.adapter) for r in requests]
+        jobs = score_jobs(self._tok, requests)
+        for j in jobs:
+            self._check_len(len(j.ids), "the scoring prompt")
+        warm = unique_contexts(jobs)
+        if warm:
+            await self._run_all(
+                [
+                    self._final(
+                        TokensPrompt(prompt_token_ids=jobs[k].context),
+                        warm_params(),
+                        loras[jobs[k].request],
+                    )
+                    for k in warm
+                ],
+                timeout_s,
+                "scoring",
             )
-            k += m
-        return results
+        outs = await self._run_all(
+            [self._continuation_logprob(j, loras[j.request]) for j in jobs], timeout_s, "scoring"
+        )
+        return collect_scores(requests, jobs, [lp for lp, _ in outs], [ms for _, ms in outs])
 
 
 def _result(r: GenerationRequest, o: Any, ms: float) -> GenerationResult:
@@ -345,9 +333,4 @@ def _pool_error(err: Exception, what: str) -> ModelPoolError:
     return ModelPoolError(f"{what} failed: {type(err).__name__}: {err}")
 
 
-def _has_logprobs(output: Any, start: int) -> bool:
-    """Whether the engine returned a logprob for every prompt token from `start` on."""
-    ids, lps = output.prompt_token_ids, output.prompt_logprobs
-    if not lps or len(lps) < len(ids):
-        return False
-    return all(lps[i] is not None and ids[i] in lps[i] for i in range(start, len(ids)))
+_has_logprobs = has_logprobs  # the name the engine tripwire test reads
