@@ -24,7 +24,7 @@ CUES_FILE = Path(__file__).resolve().parent / "facts.yaml"
 FactValue = float | bool
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
-_RANGE = _NUM + r"(?:\s*(?:-|to|εωσ|και)\s*" + _NUM + r")?"
+_RANGE = _NUM + r"(?:[ \t]*(?:-|to|εωσ|και)[ \t]*" + _NUM + r")?"
 # unit -> (dimension, factor to the canonical unit: m, minutes, °C, persons/m², Beaufort, nm)
 _UNITS: list[tuple[str, str, float]] = [
     (r"nautical miles?|nmi?\b|ναυτικ\w* μιλι\w*", "sea_distance", 1.0),
@@ -42,7 +42,7 @@ _UNITS: list[tuple[str, str, float]] = [
     (r"seconds?\b|secs?\b|s\b|δευτερολεπτ\w*", "time", 1 / 60),
     (r"°\s?c\b|degrees? c\w*|βαθμ\w* κελσιου", "temperature", 1.0),
 ]
-_QTY = re.compile(_RANGE + r"\s*(" + "|".join(u for u, _, _ in _UNITS) + r")")
+_QTY = re.compile(_RANGE + r"[ \t]*(" + "|".join(u for u, _, _ in _UNITS) + r")")
 _UNIT_RES = [(re.compile(u), d, f) for u, d, f in _UNITS]
 
 
@@ -112,7 +112,11 @@ _MAGNITUDE = re.compile(
     r"(?:magnitude (?:of )?|μεγεθουσ )(\d(?:[.,]\d)?)\b|\bmw? ?(\d[.,]\d)\b"
     r"|(\d[.,]\d)\s*(?:richter|ριχτερ)"
 )
-_AMBULANCES = re.compile(r"(\d+)\s+(?:\w+\s+){0,2}(?:ambulances?|ασθενοφορ\w*)")
+# Within one line: "3 ambulances are on scene", "ambulances on scene: 3".
+_AMBULANCES = re.compile(
+    r"(\d+)[ \t]+(?:\w+[ \t]+){0,2}(?:ambulances?|ασθενοφορ\w*)"
+    r"|(?:ambulances?|ασθενοφορ\w*)[^\n.;:]{0,25}:[ \t]*(\d+)"
+)
 _WIND_SPEED_CUE = re.compile(r"(wind|gust|ανεμ|ριπ)\w*[^.;]{0,30}$")
 
 
@@ -348,7 +352,7 @@ def extract_facts(s: Scenario) -> Facts:
     _numbers(text, facts)
     for m in _MAGNITUDE.finditer(text):
         facts.set("magnitude", _num(m.group(1) or m.group(2) or m.group(3)), m.group(0))
-    amb = [int(m.group(1)) for m in _AMBULANCES.finditer(text)]
+    amb = [int(m.group(1) or m.group(2)) for m in _AMBULANCES.finditer(text)]
     if amb:
         facts.set("ambulances", float(max(amb)), "ambulances on scene")
     if s.casualties:
