@@ -1,4 +1,5 @@
-"""Latency of the rule-based safety checks on 1,000 realistic texts (guard and HAZMAT separately).
+"""Latency of the safety checks on 1,000 realistic texts (guard and HAZMAT separately), with the
+injection detector as rules, the learned model and both, side by side in one run.
 
     .venv/bin/python bench/safety.py [--n 1000] [--seed 0] [--json]
 
@@ -23,7 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from crisis_mas.safety.config import GuardConfig  # noqa: E402
 from crisis_mas.safety.guard import check_input, check_output, check_passage, redact_pii  # noqa: E402
+from crisis_mas.safety.guard.learned import get_model  # noqa: E402
 from crisis_mas.safety.hazmat import validate_text  # noqa: E402
 from crisis_mas.safety.hazmat.reference import registry  # noqa: E402
 
@@ -162,11 +165,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     registry()
     cold_ms = (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter()
+    model = get_model()
+    model_cold_ms = (time.perf_counter() - t0) * 1000
     texts = make_texts(args.n, args.seed)
+    cfg = {m: GuardConfig(detector=m) for m in ("rules", "model", "both")}
     checks = {
         "guard": {
-            "check_input (injection+harm+PII)": check_input,
-            "check_passage (indirect injection)": check_passage,
+            "check_input rules (injection+harm+PII)": lambda t: check_input(t, cfg["rules"]),
+            "check_input model (+harm+PII)": lambda t: check_input(t, cfg["model"]),
+            "check_input both (default)": lambda t: check_input(t, cfg["both"]),
+            "model score only (direct head)": lambda t: model.score(t, "direct"),
+            "check_passage rules": lambda t: check_passage(t, cfg["rules"]),
+            "check_passage model": lambda t: check_passage(t, cfg["model"]),
+            "check_passage both (default)": lambda t: check_passage(t, cfg["both"]),
+            "model score only (indirect head)": lambda t: model.score(t, "indirect"),
             "check_output (rails, no HAZMAT)": lambda t: check_output(
                 t, {"hazards": "toxic_gas"}, hazmat=False
             ),
@@ -184,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     prompts = expert_prompts()
     if prompts:
         # What the input guard link really sees: full expert prompts (scenario + alternatives).
-        results["guard"]["check_input (rendered expert prompts)"] = measure(check_input, prompts)
+        for mode, c in cfg.items():
+            results["guard"][f"check_input {mode} (expert prompts)"] = measure(
+                lambda t, c=c: check_input(t, c), prompts
+            )
     meta = {
         "n_texts": len(texts),
         "expert_prompts": len(prompts),
@@ -194,21 +210,31 @@ def main(argv: list[str] | None = None) -> int:
         "mean_chars": round(statistics.fmean(len(t) for t in texts)),
         "max_chars": max(len(t) for t in texts),
         "hazmat_registry_cold_start_ms": round(cold_ms, 1),
+        "injection_model_load_ms": round(model_cold_ms, 1),
+        "injection_model": model.meta.get("version"),
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
     if args.json:
         print(json.dumps({"results": results, "meta": meta}))
         return 0
-    print(f"{'group':<7} {'check':<38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'group':<7} {'check':<42} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for group, rows in results.items():
         for name, r in rows.items():
             print(
-                f"{group:<7} {name:<38} {r['p50_ms']:>8.3f} {r['p95_ms']:>8.3f} {r['max_ms']:>8.2f}"
+                f"{group:<7} {name:<42} {r['p50_ms']:>8.3f} {r['p95_ms']:>8.3f} {r['max_ms']:>8.2f}"
             )
+    g = results["guard"]
+    for kind in ("check_input", "check_passage"):
+        rules, both = (
+            g[f"{kind} rules" + (" (injection+harm+PII)" if kind == "check_input" else "")],
+            g[f"{kind} both (default)"],
+        )
+        print(f"{kind}: both/rules p50 ratio {both['p50_ms'] / max(rules['p50_ms'], 1e-9):.1f}x")
     print(
         f"{meta['n_texts']} texts, mean {meta['mean_chars']} chars (max {meta['max_chars']}); "
-        f"HAZMAT tables load once in {meta['hazmat_registry_cold_start_ms']} ms"
+        f"HAZMAT tables load once in {meta['hazmat_registry_cold_start_ms']} ms; "
+        f"injection model ({meta['injection_model']}) loads in {meta['injection_model_load_ms']} ms"
     )
     return 0
 

@@ -1,4 +1,4 @@
-"""`crisis-mas guard check|eval`: the input/output guardrails from the command line."""
+"""`crisis-mas guard check|eval|train`: the guardrails and the learned injection detector."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def check(
     ),
     un: str | None = typer.Option(None, "--un", help="Output mode: the scenario's UN number."),
     config: str | None = typer.Option(None, "--config", "-c", help="crisis-mas config file"),
+    detector: str | None = typer.Option(
+        None, "--detector", help="Injection detector: rules, model or both (default: config)."
+    ),
 ) -> None:
     """Run the rails on TEXT and print {allowed, flags}."""
     from crisis_mas.config import load_config
@@ -42,6 +45,10 @@ def check(
     if not text.strip():
         fail("empty text: pass the text to check, or '-' to read it from stdin", 2)
     cfg = load_config(config).ops.guard
+    if detector is not None:
+        if detector not in ("rules", "model", "both"):
+            fail(f"--detector must be rules, model or both, not {detector!r}", 2)
+        cfg = cfg.model_copy(update={"detector": detector})
     if mode == "input":
         res = check_input(text, cfg)
     elif mode == "passage":
@@ -56,10 +63,12 @@ def check(
         return
     verdict = "[green]allowed[/]" if res.allowed else "[bold red]not allowed[/]"
     out_console.print(
-        f"{mode}: {verdict} (policy {cfg.policy}, block at score >= {cfg.block_threshold:g})"
+        f"{mode}: {verdict} (policy {cfg.policy}, block at score >= {cfg.block_threshold:g}, "
+        f"detector {cfg.detector})"
     )
     for f in res.flags:
-        out_console.print(f"- {f['type']} {f['score']:.2f}: {f['reason']}", highlight=False)
+        by = f" [{f['detector']}]" if "detector" in f else ""
+        out_console.print(f"- {f['type']}{by} {f['score']:.2f}: {f['reason']}", highlight=False)
     if res.redacted is not None and res.redacted != text:
         out_console.print(f"redacted: {res.redacted}", highlight=False)
 
@@ -71,11 +80,18 @@ def evaluate(
     hazmat: bool = typer.Option(
         True, "--hazmat/--no-hazmat", help="Also run the HAZMAT validator eval."
     ),
+    detector: list[str] = typer.Option(
+        ["rules", "model", "both"], "--detector", help="Detector(s) to report (repeatable)."
+    ),
 ) -> None:
-    """Detection and false-positive rates per set (XSTest, Giskard, BIPIA, HAZMAT-benign...)."""
+    """Detection and false-positive rates per set and detector (rules, model, both)."""
     from crisis_mas.safety.guard.evaluation import run_eval
 
-    res = run_eval()
+    bad = [d for d in detector if d not in ("rules", "model", "both")]
+    if bad:
+        fail(f"--detector must be rules, model or both, not {bad[0]!r}", 2)
+    modes = tuple(dict.fromkeys(detector))
+    res = run_eval(modes=modes)
     if hazmat:
         from crisis_mas.safety.hazmat.evaluation import run_eval as hazmat_eval
 
@@ -85,22 +101,22 @@ def evaluate(
     if as_json:
         print(json.dumps(res, ensure_ascii=False))
         return
-    t = Table(title="guard eval")
-    for col in ("set", "metric", "n", "count", "rate", "target", "met"):
+    t = Table(title="guard eval (rate per detector; target met: yes/NO)")
+    for col in ("set", "metric", "n", "target", *modes):
         t.add_column(col, justify="left" if col in ("set", "metric") else "right")
     for name, row in res.items():
         if name.startswith("_") or name == "hazmat_validator":
             continue
-        met = row.get("met")
-        t.add_row(
-            name,
-            row["metric"],
-            str(row["n"]),
-            str(row["count"]),
-            f"{row['rate']:.1%}",
-            row.get("target", ""),
-            "" if met is None else ("[green]yes[/]" if met else "[bold red]NO[/]"),
-        )
+        cells = []
+        for m in modes:
+            cell = row["modes"].get(m)
+            if cell is None:
+                cells.append("")
+                continue
+            met = cell.get("met")
+            mark = "" if met is None else (" [green]yes[/]" if met else " [bold red]NO[/]")
+            cells.append(f"{cell['rate']:.1%} ({cell['count']}){mark}")
+        t.add_row(name, row["metric"], str(row["n"]), row.get("target", ""), *cells)
     out_console.print(t)
     if "hazmat_validator" in res:
         hv = res["hazmat_validator"]
@@ -110,18 +126,47 @@ def evaluate(
                 f"{hv[k]['correct']}/{hv[k]['n']} ({hv[k]['rate']:.2%})"
             )
     for name, row in res.items():
-        if (
-            not name.startswith("_")
-            and name != "hazmat_validator"
-            and row.get("examples")
-            and row["metric"] != "detection"
-        ):
-            out_console.print(
-                f"[dim]{name} examples:[/] " + " | ".join(e[:80] for e in row["examples"]),
-                highlight=False,
-            )
+        if name.startswith("_") or name == "hazmat_validator" or row["metric"] == "detection":
+            continue
+        for m, cell in row["modes"].items():
+            if cell["examples"]:
+                out_console.print(
+                    f"[dim]{name} [{m}] examples:[/] "
+                    + " | ".join(e[:80] for e in cell["examples"]),
+                    highlight=False,
+                )
     out_console.print(
         f"[dim]{res['_meta']['seconds']} s; data from {res['_meta']['shared_data']}[/]"
+    )
+
+
+@app.command("train")
+@handles_errors
+def train(
+    cv: bool = typer.Option(False, "--cv", help="Cross-source report only; write nothing."),
+    out: str | None = typer.Option(None, "--out", help="Weights file (.npz); default: shipped."),
+) -> None:
+    """Train the learned injection detector (or report how it generalises across sources)."""
+    from pathlib import Path
+
+    from crisis_mas.safety.guard.crossval import cross_source_report, train_and_save
+    from crisis_mas.safety.guard.learned import MODEL_FILE
+
+    if cv:
+        print(json.dumps(cross_source_report(), ensure_ascii=False, indent=1))
+        return
+    target = Path(out) if out else MODEL_FILE
+    if target.suffix != ".npz":
+        fail(f"--out must name a .npz file, not {out!r}", 2)
+    meta = train_and_save(target)
+    print(
+        json.dumps(
+            {
+                k: meta[k]
+                for k in ("version", "weights_sha256", "data_sha256", "thresholds", "examples")
+            },
+            ensure_ascii=False,
+        )
     )
 
 

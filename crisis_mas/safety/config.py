@@ -24,6 +24,14 @@ class GuardConfig(BaseModel):
     skip_kinds: list[str] = Field(default_factory=list)
     # Output rails: strip active markup (script, iframe, javascript: links) from results.
     sanitize_output_markup: bool = True
+    # Injection detectors on inputs and passages: the rules, the learned model
+    # (safety/guard/learned.py) or both (blocked when either reaches its threshold).
+    detector: Literal["rules", "model", "both"] = "both"
+    # Model probability at which its flag reaches `block_threshold`; None: the thresholds
+    # calibrated at training time (one per head, in injection_model.json).
+    model_threshold: float | None = Field(default=None, gt=0, lt=1)
+    # Weights of the learned detector (.npz with its .json beside it); None: the shipped ones.
+    model_path: str | None = Field(default=None, min_length=1)
 
 
 class HazmatConfig(BaseModel):
