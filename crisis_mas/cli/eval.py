@@ -59,6 +59,25 @@ def _run(suite: str, config: str | None, repeats: int = 1):  # noqa: ANN202 - Ev
     return run, cfg
 
 
+def _redecided(eval_id: str, config: str | None):  # noqa: ANN202 - EvalRun, lazily
+    """A stored eval run re-decided from its stored reports (`evals.redecide`), stored anew."""
+    from crisis_mas.config import load_config
+    from crisis_mas.errors import InputError
+    from crisis_mas.evals.harness import new_eval_id
+    from crisis_mas.evals.redecide import redecide
+    from crisis_mas.evals.results import EvalRun
+    from crisis_mas.store import open_store
+
+    cfg = load_config(config)
+    store = open_store(cfg.store).evals
+    base = EvalRun.from_record(store.get(eval_id))
+    if base is None:
+        raise InputError(f"--redecide: no stored eval run '{eval_id}'")
+    run = redecide(base, cfg, new_eval_id())
+    store.save(run.to_record())
+    return run, cfg
+
+
 @handles_errors
 def eval(  # noqa: A001 - the command is called `eval`
     suite: str = typer.Argument("bundled", help="Suite folder or name under evals/suites/"),
@@ -76,6 +95,11 @@ def eval(  # noqa: A001 - the command is called `eval`
         "--judge",
         help="Also run the pairwise LLM judge with this config's model (needs --against)",
     ),
+    redecide: str | None = typer.Option(
+        None,
+        "--redecide",
+        help="Re-decide a stored eval run's reports with the current coordinator (no model calls)",
+    ),
 ) -> None:
     """Evaluate a config on a labelled suite; with --against, a paired comparison and verdict."""
     from crisis_mas.errors import InputError
@@ -83,7 +107,7 @@ def eval(  # noqa: A001 - the command is called `eval`
     from crisis_mas.evals.results import EvalRun
     from crisis_mas.store import open_store
 
-    run, cfg = _run(suite, config, repeats)
+    run, cfg = _redecided(redecide, config) if redecide else _run(suite, config, repeats)
     store = open_store(cfg.store).evals
     if set_reference:
         store.set_reference(run.suite, run.eval_id)

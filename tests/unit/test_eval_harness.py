@@ -110,3 +110,26 @@ def test_repeats_and_custom_suite_folder(tmp_path: Path) -> None:
     run = run_suite(str(suite), cfg, "fake", assessor=Assessor(cfg, pool=FakePool()), repeats=2)
     assert run.suite == "one" and [s.run_id[-2:] for s in run.scores] == ["-0", "-1"]
     assert len(run.by_scenario()["hazmat_001"]) == 2
+
+
+def test_counterfactual_suite_and_redecide_without_model_calls(tmp_path: Path) -> None:
+    """The counterfactual metrics come out of a run, and a stored run can be re-decided with
+    another coordinator setting from its stored reports alone."""
+    from crisis_mas.evals.redecide import redecide
+
+    cfg = fake_config(str(tmp_path / "runs.db"))
+    pool = FakePool(prefer=0)
+    run = run_suite("counterfactual", cfg, "fake", assessor=Assessor(cfg, pool=pool))
+    c = run.metrics.counterfactual
+    assert c is not None and c.n_pairs == 13 and c.n_scenarios == 26
+    assert 0.3 < c.chance_scenarios < 0.4 and set(c.experts) and c.doctrine_right_rate is not None
+    calls = pool.generated
+    off = cfg.model_copy(
+        update={"aggregation": cfg.aggregation.model_copy(update={"doctrine": False})}
+    )
+    again = redecide(run, off, "x1")
+    assert pool.generated == calls  # no model call
+    assert again.config == "fake+redecided" and len(again.scores) == len(run.scores)
+    assert all(s.doctrine_hit is None for s in again.scores)
+    # doctrine off, flat-by-position beliefs: the decision can no longer follow the facts
+    assert again.metrics.counterfactual.pairs_both_right <= c.pairs_both_right
