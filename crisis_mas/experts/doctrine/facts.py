@@ -94,7 +94,19 @@ _NUMBER_FACTS = (
     _NumberFact(
         "time_to_impact_min",
         "time",
-        ("reach\\w*", "arriv\\w*", "expected", "overtop\\w*", "impact", "hit", "φτασ\\w*"),
+        (
+            "reach\\w*",
+            "arriv\\w*",
+            "expected",
+            "overtop\\w*",
+            "impact",
+            "hit",
+            "warn\\w*",
+            "crest",
+            "peak",
+            "due",
+            "φτασ\\w*",
+        ),
         agg="min",
         window=80,
     ),
@@ -195,9 +207,32 @@ def situation_text(s: Scenario) -> str:
 
 
 @cache
-def _cue_table() -> dict[str, tuple[tuple[str, ...], bool]]:
+def _cue_table() -> dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...], bool]]:
+    """Fact -> (cues, sentence groups, negation): a fact holds when any cue matches, or when one
+    sentence holds a match from every group ("leak|vent|came out" + "stopped|ended")."""
     data = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))
-    return {k: (tuple(v["cues"]), bool(v.get("negation", True))) for k, v in data.items()}
+    return {
+        k: (
+            tuple(v.get("cues", ())),
+            tuple(tuple(g) for g in v.get("sentence", ())),
+            bool(v.get("negation", True)),
+        )
+        for k, v in data.items()
+    }
+
+
+_SENTENCE = re.compile(r"[^.;!?\n]+")
+
+
+def _sentence_hit(text: str, groups: tuple[tuple[str, ...], ...], negation: bool) -> str | None:
+    """The first sentence with an (un-negated) match from every group, if any."""
+    if not groups:
+        return None
+    for m in _SENTENCE.finditer(text):
+        sent = m.group(0)
+        if all(find(sent, g, negation) for g in groups):
+            return sent
+    return None
 
 
 def _unit(raw: str) -> tuple[str, float]:
@@ -357,11 +392,13 @@ def extract_facts(s: Scenario) -> Facts:
         facts.set("ambulances", float(max(amb)), "ambulances on scene")
     if s.casualties:
         facts.set("casualties", float(s.casualties), f"casualties: {s.casualties}")
-    for name, (cues, negation) in _cue_table().items():
+    for name, (cues, groups, negation) in _cue_table().items():
         hits = find(text, cues, negation)
         if hits:
             h = hits[0]
             facts.set(name, True, text[max(0, h.start() - 40) : h.end() + 40])
+        elif (sent := _sentence_hit(text, groups, negation)) is not None:
+            facts.set(name, True, sent)
     if facts.get("water_reactive_text"):
         facts.set("water_reactive", True, facts.evidence["water_reactive_text"])
     amb_n, cas_n = facts.get("ambulances"), facts.get("casualties")

@@ -15,7 +15,8 @@ from crisis_mas.scenario import Scenario
 
 SOURCE = "START triage (knowledge: start-triage): RPM, '30 - 2 - can do'"
 PRIORITY = {"red": 3, "yellow": 2, "green": 1, "black": 0}
-_WHO = re.compile(r"(?:transport|take|load|evacuate|treat)s?\s+(?:the\s+)?(.+?)\s+first\b")
+# "Transport the van driver first", "Fly the climber out first": the named casualty.
+_WHO = re.compile(r"\b(?:the|a|an)\s+([\w -]+?)\s+(?:out\s+|away\s+|off\s+)?first\b")
 _STOP = {"the", "a", "an", "casualty", "patient", "injured", "of", "to", "from"}
 _RR = re.compile(
     r"(?:breath\w*|respirat\w*(?: rate)?)\D{0,12}(\d{1,2})\s*(?:times\s+(?:a|per)\s+minute|"
@@ -71,7 +72,9 @@ def start_colour(text: str) -> str | None:
     if m and float(m.group(1).replace(",", ".")) > 2:
         return "red"
     if find(
-        t, [r"(does not|cannot|unable to) (follow|obey)", "unresponsive", "unconscious"], False
+        t,
+        [r"(does not|cannot|unable to) (follow|obey|respond to)", "unresponsive", "unconscious"],
+        False,
     ):
         return "red"
     if walking:
