@@ -20,7 +20,7 @@ C = {"direct": 4.0, "indirect": 4.0}
 # Thresholds: the lowest probability (never below 0.5) that keeps out-of-fold false positives
 # at or under (all benign texts, our own hard negatives + scenario texts). A direct false
 # positive refuses an operator; a passage false positive only drops one retrieved passage.
-TARGET_FP = {"direct": (0.02, 0.02), "indirect": (0.01, 0.05)}
+TARGET_FP = {"direct": (0.02, 0.05), "indirect": (0.01, 0.05)}
 
 
 def heldout_corpus_files() -> set[str]:

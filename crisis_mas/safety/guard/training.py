@@ -77,13 +77,15 @@ def generated(per_lang: int = 30, seed: int = 0) -> list[Example]:
     """Examples combined from `phrases.yaml`, up to `per_lang` attacks and benign texts per
     language: direct attacks (override x payload, prompt requests, personas) and benign
     operational commands and questions; for the passage head, reference sentences and
-    operational commands (benign) and the ordinary questions (planted)."""
+    operational commands (benign), the ordinary questions and orders addressed to the reading
+    AI (planted)."""
     rng = random.Random(seed)
     data = yaml.safe_load((OURS_DIR / "phrases.yaml").read_text("utf-8"))
     out: list[Example] = []
     for lang, p in data.items():
         attacks = [f"{o} {x}" for o in p["override"] for x in p["payload"]]
-        attacks += p["exfil"] + p["persona"]
+        attacks += p["exfil"] + p["persona"] + p["exfil2"] + p["jail"]
+        attacks += [f"{j}. {x}" for j in p["jail"] for x in p["exfil2"]]
         attacks += [f"{b}. {o} {x}" for b in p["ops"][:2] for o in p["override"][:1]
                     for x in p["payload"][:2]]  # fmt: skip
         benign = p["ops"] + p["general"] + [f"{a}. {b}" for a in p["ops"] for b in p["general"]]
@@ -97,6 +99,8 @@ def generated(per_lang: int = 30, seed: int = 0) -> list[Example]:
         # Inside a retrieved document an ordinary question is an off-task request (BIPIA's
         # "information retrieval" attacks), so the passage head learns them as planted.
         out += [Example(t, 1, "indirect", "generated", lang, weight=0.5) for t in p["general"]]
+        planted = [f"{a} {o}." for a in p["ai"] for o in p["order"]] + p["exfil2"]
+        out += [Example(t, 1, "indirect", "generated", lang, weight=0.5) for t in planted]
     return out
 
 
