@@ -43,11 +43,12 @@ def test_only_an_exact_option_parses() -> None:
     s = load_scenario(bundled_scenarios_dir() / "piraeus_chlorine.json")
     iso = extract_facts(s).hazmat.get("isolation_m")
     options = options_for(s, "police", iso)
-    cordon = next(o for o in options if o.startswith("protect.isolate_cordon"))
+    cordon = next(o for o in options if o.startswith("isolate_cordon "))
     c = parse_choice(cordon, options)
-    assert c is not None and c.owner == "police" and c.number_params == ["radius_m"]
-    assert c.params["radius_m"] == int(cordon.split("=")[1]) and "radius_m" in c.describe()
-    assert iso == 60 and "protect.isolate_cordon radius_m=60" in options  # ERG UN1017 small spill
+    assert c is not None and c.id == "protect.isolate_cordon" and c.owner == "police"
+    assert c.number_params == ["radius_m"] and c.params["radius_m"] == int(cordon.split()[1])
+    assert "radius_m" in c.describe()
+    assert iso == 60 and "isolate_cordon 60" in options  # ERG UN1017 small spill
     assert parse_choice(cordon + " ", options) is not None  # whitespace around is fine
-    assert parse_choice("protect.isolate_cordon radius_m=999999", options) is None
+    assert parse_choice("isolate_cordon 999999", options) is None
     assert parse_choice("Evacuate everyone now", options) is None

@@ -79,6 +79,13 @@ class CatalogueAction(BaseModel):
             raise ValueError(f"unknown family '{unknown[0]}' (known: {', '.join(FAMILIES)})")
         return v
 
+    @field_validator("params")
+    @classmethod
+    def _one_param(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) > 1:
+            raise ValueError("at most one parameter per action (options read 'name value')")
+        return v
+
     @field_validator("partners")
     @classmethod
     def _known_services(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -106,15 +113,18 @@ class _File(BaseModel):
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, CatalogueAction]:
     """Every action of every catalogue file, by id (ids are unique across files)."""
     out: dict[str, CatalogueAction] = {}
+    shorts: set[str] = set()
     for f in sorted(directory.glob("*.yaml")):
         try:
             data = _File.model_validate(yaml.safe_load(f.read_text(encoding="utf-8")))
         except ValidationError as err:
             raise InputError(f"{f}: {err}") from None
         for a in data.actions:
-            if a.id in out:
+            short = a.id.split(".", 1)[1]
+            if a.id in out or short in shorts:
                 raise InputError(f"{f}: duplicate catalogue action '{a.id}'")
             out[a.id] = a
+            shorts.add(short)
     return out
 
 

@@ -1,8 +1,9 @@
 """An expert chooses and parameterises one catalogue action by constrained decoding.
 
-The options are rendered as strings (`protect.isolate_cordon radius_m=600`), one per catalogue
-action of the expert's service for the scenario's crisis families and per combination of its
-parameters' candidate values. Candidate values come only from the scenario and the reference
+The options are rendered as short strings (`isolate_cordon 600`: the action's name within its
+family, then its parameter's value; a few tokens, so constrained decoding takes few steps), one
+per catalogue action of the expert's service for the scenario's crisis families and per
+candidate value of its parameter. Candidate values come only from the scenario and the reference
 tables (distances stated in the scenario, the ERG isolation distance of its substance, places it
 names, compass sectors), so every number and place in a chosen action is checkable. The engine
 can only return one of the options (guided choice); `parse_choice` turns it back into a typed
@@ -11,7 +12,6 @@ can only return one of the options (guided choice); `parse_choice` turns it back
 
 from __future__ import annotations
 
-import itertools
 import re
 
 from pydantic import BaseModel, Field
@@ -100,20 +100,26 @@ def _values(kind: str, scenario: Scenario, isolation_m: float | None) -> list[st
     if kind in NUMBER_KINDS:
         return [str(v) for v in distances_m(scenario, isolation_m)]
     if kind in PLACE_KINDS:
-        return [f'"{p}"' for p in places(scenario)]
+        return places(scenario)
     return list(COMPASS)
+
+
+def short_id(action_id: str) -> str:
+    """`protect.isolate_cordon` -> `isolate_cordon` (unique across the catalogue)."""
+    return action_id.split(".", 1)[1]
 
 
 def options_for(scenario: Scenario, owner: str, isolation_m: float | None = None) -> list[str]:
     """Every option string the expert may choose from (empty: nothing in the catalogue fits)."""
     out: list[str] = []
     for action in actions_for(families_of(scenario), owner):
-        names = list(action.params)
-        pools = [_values(action.params[n], scenario, isolation_m) for n in names]
-        keep = [(n, vals) for n, vals in zip(names, pools, strict=True) if vals]
-        for combo in itertools.product(*(vals for _, vals in keep)):
-            args = "".join(f" {n}={v}" for (n, _), v in zip(keep, combo, strict=True))
-            out.append(action.id + args)
+        values = [
+            _values(kind, scenario, isolation_m) for kind in action.params.values()
+        ]  # at most one parameter per action (checked on load)
+        if values and values[0]:
+            out += [f"{short_id(action.id)} {v}" for v in values[0]]
+        else:
+            out.append(short_id(action.id))
     return out[:MAX_OPTIONS]
 
 
@@ -122,15 +128,15 @@ def parse_choice(text: str, options: list[str]) -> CatalogueChoice | None:
     text = text.strip()
     if text not in options:
         return None
-    m = _OPTION.match(text)
-    if m is None:
-        return None
-    action: CatalogueAction | None = load_catalogue().get(m.group("id"))
+    short, _, value = text.partition(" ")
+    by_short = {short_id(a): a for a in load_catalogue()}
+    action: CatalogueAction | None = load_catalogue().get(by_short.get(short, ""))
     if action is None:
         return None
     params: dict[str, str | int] = {}
-    for k, v in _PARAM.findall(m.group("params")):
-        params[k] = int(v) if v.isdigit() else v.strip('"')
+    if action.params and value:
+        name = next(iter(action.params))
+        params[name] = int(value) if value.isdigit() else value
     return CatalogueChoice(
         id=action.id,
         name=action.name,
