@@ -73,7 +73,7 @@ def ours() -> dict[str, list[Example]]:
     return out
 
 
-def generated(per_lang: int = 30, seed: int = 0) -> list[Example]:
+def generated(per_lang: int = 60, seed: int = 0) -> list[Example]:
     """Examples combined from `phrases.yaml`, up to `per_lang` attacks and benign texts per
     language: direct attacks (override x payload, prompt requests, personas) and benign
     operational commands and questions; for the passage head, reference sentences and
@@ -86,6 +86,7 @@ def generated(per_lang: int = 30, seed: int = 0) -> list[Example]:
         attacks = [f"{o} {x}" for o in p["override"] for x in p["payload"]]
         attacks += p["exfil"] + p["persona"] + p["exfil2"] + p["jail"]
         attacks += [f"{j}. {x}" for j in p["jail"] for x in p["exfil2"]]
+        attacks += p["state"] + p["leak"] + [f"{a}. {b}" for a in p["state"] for b in p["leak"]]
         attacks += [f"{b}. {o} {x}" for b in p["ops"][:2] for o in p["override"][:1]
                     for x in p["payload"][:2]]  # fmt: skip
         benign = p["ops"] + p["general"] + [f"{a}. {b}" for a in p["ops"] for b in p["general"]]
