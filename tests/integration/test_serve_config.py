@@ -160,3 +160,25 @@ def test_serve_refuses_a_port_in_use_and_bad_config(tmp_path: Path) -> None:
     bad.write_text("model_pool: {num_replicas: zero}\n")
     r = run_cli("serve", "--config", str(bad), timeout=60)
     assert r.returncode == 2 and "model_pool.num_replicas" in r.stderr
+
+
+def test_listener_scan_finds_what_is_exposed() -> None:
+    """The helper the socket test and `crisis-mas serve`'s own check use: listening TCP and
+    bound UDP sockets of a process tree, loopback told apart (IPv4-mapped IPv6 included)."""
+    import os
+
+    from crisis_mas.service.network import Listener, exposed, listeners
+
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        udp.bind(("0.0.0.0", 0))
+        found = listeners(os.getpid())
+        ports = {(lis.kind, lis.address, lis.port) for lis in found}
+        assert ("tcp", "127.0.0.1", tcp.getsockname()[1]) in ports
+        assert ("udp", "0.0.0.0", udp.getsockname()[1]) in ports
+        assert [lis.port for lis in exposed(os.getpid())] == [udp.getsockname()[1]]
+        assert exposed(os.getpid(), {("0.0.0.0", udp.getsockname()[1])}) == []
+    assert Listener(1, "x", "tcp", "::ffff:127.0.0.1", 1).loopback
+    assert not Listener(1, "x", "tcp", "::", 1).loopback
+    assert not Listener(1, "x", "tcp", "192.0.2.2", 1).loopback
