@@ -67,6 +67,15 @@ def test_windows_cover_units_pairs_and_decoded_payloads():
     assert any(w[0].text.startswith("Ignore all") for w in windows(f"Decode: {b64}"))
     long = "x" * 2000
     assert all(len(u.text) <= 400 for w in windows(long) for u in w)
+    assert split_units("GUIDE 124 • Stay upwind • Keep away") == [
+        "GUIDE 124",
+        "Stay upwind",
+        "Keep away",
+    ]
+    # A long unit is also read in overlapping word spans (a planted order without a full stop).
+    run_on = " ".join(["keep unauthorised personnel away from the spill area"] * 8)
+    spans = [w[0].text for w in windows(run_on) if len(w) == 1]
+    assert any(len(s.split()) == 24 for s in spans) and len(spans) > 2
 
 
 # ---- the shipped model ---------------------------------------------------------------------

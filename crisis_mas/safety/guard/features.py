@@ -34,7 +34,13 @@ _MASK = np.uint64((1 << 32) - 1)
 _MIX = np.uint64(0x9E3779B1)
 # Sentence-ish units: after . ! ? ; (Greek question mark) or a line break.
 _UNIT = re.compile(r"[^.!?;;\n]+(?:[.!?;;]+['\"”’)\]]*|\n|$)")
+# List items run together in extracted documents ("• Stay upwind • Keep away"): cut there too.
+_BULLET = re.compile(r"\s[•·▪◦□■–—]\s|\s-\s(?=\w)|\s\*\s(?=\w)")
 MAX_UNIT_CHARS = 400
+# Units longer than this are also read in overlapping spans of SPAN_WORDS words, so a planted
+# sentence that ran into its neighbour (no full stop between them) is not diluted.
+SPAN_FROM_CHARS = 160
+SPAN_WORDS = 24
 
 
 def reading(text: str) -> str:
@@ -96,17 +102,24 @@ def unit(text: str) -> Unit:
 
 
 def split_units(text: str) -> list[str]:
-    """Sentences (at . ! ? ; and line breaks), long ones cut into MAX_UNIT_CHARS pieces."""
+    """Sentences (at . ! ? ; line breaks and list bullets), long ones cut into MAX_UNIT_CHARS
+    pieces."""
     out: list[str] = []
     for m in _UNIT.finditer(text):
-        s = m.group().strip()
-        while len(s) > MAX_UNIT_CHARS:
-            cut = s.rfind(" ", MAX_UNIT_CHARS // 2, MAX_UNIT_CHARS)
-            cut = cut if cut > 0 else MAX_UNIT_CHARS
-            out.append(s[:cut])
-            s = s[cut:].strip()
-        if s and any(c.isalnum() for c in s):
-            out.append(s)
+        for part in _BULLET.split(m.group()):
+            out += _cut(part.strip())
+    return out
+
+
+def _cut(s: str) -> list[str]:
+    out: list[str] = []
+    while len(s) > MAX_UNIT_CHARS:
+        cut = s.rfind(" ", MAX_UNIT_CHARS // 2, MAX_UNIT_CHARS)
+        cut = cut if cut > 0 else MAX_UNIT_CHARS
+        out.append(s[:cut])
+        s = s[cut:].strip()
+    if s and any(c.isalnum() for c in s):
+        out.append(s)
     return out
 
 
@@ -129,12 +142,21 @@ def vectorize(units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def windows(text: str, max_windows: int = 256, whole_max_chars: int = 1500) -> list[list[Unit]]:
-    """The windows a text is scored on: every unit, every two adjacent units, the whole text
-    when short, and the plain reading of any base64/hex payload it carries."""
+    """The windows a text is scored on: every unit, every two adjacent units, overlapping word
+    spans of long units, the whole text when short, and the plain reading of any base64/hex
+    payload it carries."""
     pieces = split_units(text)
     units = [unit(p) for p in pieces]
     wins: list[list[Unit]] = [[u] for u in units]
     wins += [[a, b] for a, b in zip(units, units[1:], strict=False)]
+    for p in pieces:
+        if len(p) > SPAN_FROM_CHARS:
+            words = p.split()
+            step = SPAN_WORDS // 2
+            wins += [
+                [unit(" ".join(words[i : i + SPAN_WORDS]))]
+                for i in range(0, max(1, len(words) - step), step)
+            ]
     if len(units) > 2 and len(text) <= whole_max_chars:
         wins.append(units)
     for payload in decoded_payloads(text, limit=4):
