@@ -211,3 +211,20 @@ def test_guard_check_detector_option():
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     assert runner.invoke(guard_app, ["eval", "--detector", "neural"]).exit_code == 2
     assert runner.invoke(guard_app, ["train", "--out", "weights.bin"]).exit_code == 2
+
+
+def test_bundled_scenarios_rendered_prompts_pass_every_detector():
+    """The product's own prompts (every bundled scenario x expert) are never refused."""
+    from crisis_mas.experts.profiles import load_profiles
+    from crisis_mas.experts.prompting import user_prompt
+    from crisis_mas.paths import REPO_ROOT
+    from crisis_mas.scenario import load_scenario
+
+    paths = sorted((REPO_ROOT / "scenarios").glob("*.json"))
+    prompts = {user_prompt(load_scenario(p)) for p in paths for _ in load_profiles()}
+    assert prompts
+    for mode in ("rules", "model", "both"):
+        refused = [
+            p[:80] for p in prompts if not check_input(p, GuardConfig(detector=mode)).allowed
+        ]
+        assert refused == [], (mode, refused)

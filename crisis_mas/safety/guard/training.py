@@ -138,7 +138,9 @@ def corpus_sentences(files: Iterable[Path], per_file: int, seed: int = 0) -> lis
 
 
 def scenario_texts() -> list[Example]:
-    """Every string field of the bundled scenarios (names, descriptions, actions, factors)."""
+    """Every string field of the bundled scenarios (names, descriptions, actions, factors), and
+    every field as the experts' prompt renders it, "key: value" ("infrastructure damage: no",
+    "time of day: 10:00"), so the detector learns the product's own prompt lines."""
     out: list[Example] = []
 
     def walk(obj: object) -> Iterable[str]:
@@ -152,9 +154,23 @@ def scenario_texts() -> list[Example]:
             for v in obj:
                 yield from walk(v)
 
+    def lines(obj: object) -> Iterable[str]:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if isinstance(v, bool):
+                    v = "yes" if v else "no"
+                if isinstance(v, str | int | float) and len(str(v)) < 120:
+                    yield f"{str(k).replace('_', ' ')}: {v}"
+                else:
+                    yield from lines(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                yield from lines(v)
+
     for path in sorted(SCENARIOS_DIR.glob("*.json")):
-        for s in walk(json.loads(path.read_text("utf-8"))):
-            out.append(Example(s, 0, "direct", "scenarios", "en", group=path.name))
+        data = json.loads(path.read_text("utf-8"))
+        texts = list(walk(data)) + sorted(set(lines(data)))
+        out += [Example(t, 0, "direct", "scenarios", "en", group=path.name) for t in texts]
     return out
 
 
