@@ -15,12 +15,30 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from crisis_mas.middleware.tracing.tracer import RunTracer
+from typing import Any, Protocol
 
 log = logging.getLogger("crisis_mas.middleware.tracing")
+
+
+class RunOwner(Protocol):
+    """What a `Run` needs from the tracer that started it (`tracer.RunTracer`)."""
+
+    client: Any
+    ops: Any
+
+    def score(
+        self,
+        name: str,
+        value: float | bool | str,
+        *,
+        trace_id: str | None,
+        observation_id: str | None = None,
+        comment: str | None = None,
+    ) -> None: ...
+
+    def forget(self, run_id: str) -> None: ...
+
+    def flush(self, timeout_s: float | None = None) -> bool: ...
 
 
 def langfuse_settings() -> dict[str, str] | None:
@@ -131,7 +149,7 @@ class Run:
 
     def __init__(
         self,
-        tracer: RunTracer,
+        tracer: RunOwner,
         run_id: str,
         scenario_id: str,
         scenario_type: str,
