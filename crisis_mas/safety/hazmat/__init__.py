@@ -5,14 +5,10 @@
 `check_scenario_facts` checks a scenario's own `hazmat_specific` block.
 """
 
+from crisis_mas.safety.hazmat.findings import Finding, format_corrections
 from crisis_mas.safety.hazmat.identify import lookup
 from crisis_mas.safety.hazmat.reference import SubstanceFacts, table_versions
-from crisis_mas.safety.hazmat.validator import (
-    Finding,
-    check_scenario_facts,
-    format_corrections,
-    validate_text,
-)
+from crisis_mas.safety.hazmat.validator import check_scenario_facts, validate_text
 
 __all__ = [
     "Finding",

@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from pydantic import BaseModel
-
+from crisis_mas.safety.hazmat.binding import bind_target, default_target
 from crisis_mas.safety.hazmat.claims import Claim, extract_claims
+from crisis_mas.safety.hazmat.findings import (
+    DISTANCE_TOLERANCE,
+    IDLH_TOLERANCE,
+    Finding,
+)
 from crisis_mas.safety.hazmat.identify import resolve
-from crisis_mas.safety.hazmat.mentions import Mention, find_mentions
+from crisis_mas.safety.hazmat.mentions import find_mentions
 from crisis_mas.safety.hazmat.reference import (
     Registry,
     Target,
@@ -34,64 +37,6 @@ from crisis_mas.safety.hazmat.reference import (
     registry,
 )
 from crisis_mas.safety.hazmat.units import TO_METRES, convert_concentration
-
-IDLH_TOLERANCE = 0.05
-DISTANCE_TOLERANCE = 0.10
-
-Verdict = Literal["consistent", "contradicts", "unknown"]
-_PROPERTY_LABEL = {
-    "idlh": "IDLH",
-    "guide": "ERG guide",
-    "isolation_distance": "initial isolation distance",
-    "protective_distance": "protective action distance",
-    "un_number": "UN number",
-    "cas_number": "CAS number",
-}
-_FOLLOWING_LINK = re.compile(r"^\s*(?:\(|for|of|για|της|του|των|in)?\s*(?:the\s+)?$", re.I)
-
-
-class Finding(BaseModel):
-    """One checked claim. `reference`/`source` name the figure the verdict rests on."""
-
-    substance: str | None
-    un_number: str | None
-    property: str
-    stated: str
-    reference: str | None
-    verdict: Verdict
-    source: str | None
-    reason: str = ""
-    stated_value: float | None = None
-    stated_unit: str | None = None
-    reference_value: float | None = None
-    reference_unit: str | None = None
-    # "less_protective" when the stated figure is the unsafe side (higher IDLH, shorter distance).
-    direction: str | None = None
-    span: tuple[int, int] | None = None
-
-    def public(self) -> dict:
-        """The CLI/API shape: the seven contract fields plus the reason."""
-        keys = (
-            "substance",
-            "un_number",
-            "property",
-            "stated",
-            "reference",
-            "verdict",
-            "source",
-            "reason",
-        )
-        return {k: getattr(self, k) for k in keys}
-
-    def to_flag(self) -> dict:
-        """A middleware flag (type hazmat_contradiction) carrying the finding's fields."""
-        score = 0.95 if self.direction == "less_protective" else 0.85
-        return {
-            "type": "hazmat_contradiction",
-            "score": score,
-            "reason": self.reason,
-            **{k: v for k, v in self.public().items() if k != "reason"},
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,75 +52,6 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
-# ---- substance binding -----------------------------------------------------------------------
-def _bind(
-    claim: Claim, mentions: list[Mention], default: Target | None, text: str
-) -> Target | None:
-    """The substance a claim is about: a mention in its sentence (preceding first, or one right
-    after it: '300 ppm for ammonia'), else the last one before the sentence, else the context."""
-    s0, s1 = claim.sentence
-    inside = [m for m in mentions if s0 <= m.start < s1]
-    after = [m for m in inside if m.start >= claim.end]
-    if (
-        after
-        and after[0].start - claim.end <= 20
-        and _FOLLOWING_LINK.match(text[claim.end : after[0].start])
-    ):
-        return _prefer_un(after[0], inside, text)
-    before = [m for m in inside if m.end <= claim.start]
-    described = _described_un(before, claim, text)
-    if described is not None:
-        return described
-    if before:
-        return _prefer_un(before[-1], inside, text)
-    if after:
-        return _prefer_un(after[0], inside, text)
-    earlier = [m for m in mentions if m.end <= s0]
-    if earlier:
-        return earlier[-1].target
-    return default
-
-
-def _described_un(before: list[Mention], claim: Claim, text: str) -> Target | None:
-    """'UN1041 (Ethylene oxide and carbon dioxide mixture): guide 115' is about UN1041, not
-    about the names inside its bracketed description."""
-    uns = [m for m in before if m.kind == "un"]
-    if not uns:
-        return None
-    un = uns[-1]
-    gap = text[un.end : claim.start]
-    opening = re.match(r"\s*\(", gap)
-    if not opening:
-        return None
-    depth = 0
-    for i, ch in enumerate(gap[opening.end() - 1 :], start=opening.end() - 1):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0:
-            close = un.end + i
-            later = [m for m in before if m.start > close]
-            return un.target if not later else None
-    return None
-
-
-def _prefer_un(m: Mention, inside: list[Mention], text: str = "") -> Target:
-    """A name mention plus a UN number of the same substance in the sentence, or a UN number
-    right beside it ("UN1549 (Antimony compound...)", "Chlorine (UN1017)"): use the UN."""
-    if m.kind == "un":
-        return m.target
-    for other in inside:
-        if other.kind != "un":
-            continue
-        same = other.target.sid == m.target.sid is not None or set(other.target.uns) & set(
-            m.target.uns
-        )
-        gap = text[other.end : m.start] if other.end <= m.start else text[m.end : other.start]
-        beside = bool(text) and re.fullmatch(r"[\s(,:-]{0,4}", gap) is not None
-        if same or beside or (not m.target.uns and other.end <= m.start):
-            return other.target
-    return m.target
-
-
-# ---- verdicts ------------------------------------------------------------------------------
 def _base(claim: Claim, target: Target | None) -> dict:
     un = f"UN{target.uns[0]}" if target and target.uns else None
     return {
@@ -404,20 +280,6 @@ def _judge(reg: Registry, claim: Claim, target: Target | None) -> Finding:
     return _check_distance(reg, claim, target)
 
 
-def default_target(context: dict | None) -> Target | None:
-    """The substance a text is about when it names none: from request tags or scenario facts."""
-    if not context:
-        return None
-    for key in ("un_number", "chemical", "substance"):
-        if context.get(key) and (t := resolve(str(context[key]))):
-            return t
-    for word in str(context.get("hazards", "")).replace(";", ",").split(","):
-        word = word.strip().replace("_", " ")
-        if word and (t := resolve(word)):
-            return t
-    return None
-
-
 def validate_text(text: str, context: dict | None = None) -> list[Finding]:
     """Check every IDLH, guide and distance claim in `text`; one Finding per claim."""
     if not text or not text.strip():
@@ -428,7 +290,7 @@ def validate_text(text: str, context: dict | None = None) -> list[Finding]:
     reg = registry()
     mentions = find_mentions(text)
     default = default_target(context)
-    return [_judge(reg, c, _bind(c, mentions, default, text)) for c in claims]
+    return [_judge(reg, c, bind_target(c, mentions, default, text)) for c in claims]
 
 
 # ---- scenario facts ------------------------------------------------------------------------
@@ -498,19 +360,3 @@ def check_scenario_facts(hazmat_specific: dict) -> list[Finding]:
                 findings += validate_text(template.format(v=value), ctx)
                 break
     return findings
-
-
-def format_corrections(findings: list[Finding]) -> str:
-    """Feedback lines for re-asking an expert: one per contradicted figure."""
-    lines = []
-    for f in findings:
-        if f.verdict != "contradicts":
-            continue
-        who = f.substance or "the substance"
-        if f.un_number:
-            who += f" ({f.un_number})"
-        label = _PROPERTY_LABEL.get(f.property, f.property)
-        # Reference first, rejected figure after "not": re-validating this text (or an answer
-        # that repeats it) finds only the correct value.
-        lines.append(f"- {who}: the {label} is {f.reference} ({f.source}), not {f.stated}.")
-    return "\n".join(lines)
