@@ -14,7 +14,10 @@ PKG = Path(__file__).resolve().parents[2] / "crisis_mas"
 
 # Modules allowed past MAX_LINES, each with the reason it is long.
 MAX_LINES = 400
-LONG_MODULES: dict[str, str] = {}
+LONG_MODULES: dict[str, str] = {
+    "crisis_mas.safety.guard.injection_rules": "a data table: one regular expression per attack "
+    "technique (English and Greek), kept together so the guard eval can report on all of them",
+}
 
 # What a config section (a module `crisis_mas/config.py` imports) may import besides pydantic.
 SECTION_DEPS = {
