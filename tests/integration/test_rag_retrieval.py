@@ -1,4 +1,4 @@
-"""RAG end to end on a small fixture corpus: real embeddings (multilingual-e5-small), real FAISS, BM25.
+"""RAG end to end on a fixture corpus: real embeddings (multilingual-e5-small), FAISS and BM25.
 
 Covers incremental ingest, bad files, persistence, domain filters, hybrid search, HNSW rebuilds,
 the passage guard hook, the search_corpus tool and the CLI's exit codes.
