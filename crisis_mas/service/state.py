@@ -28,6 +28,7 @@ from crisis_mas.scenario import Scenario
 from crisis_mas.service.config import ServeAppConfig
 from crisis_mas.service.errors import ApiError, model_error
 from crisis_mas.service.jobs import JobStore
+from crisis_mas.service.streaming import ModelCancelled
 
 log = logging.getLogger("crisis_mas.service.state")
 T = TypeVar("T")
@@ -139,6 +140,9 @@ class ApiState:
             except InputError as err:  # e.g. over the input size limit, refused before any work
                 raise ApiError(413, str(err), "invalid_request_error", "scenario") from None
             errors = self._errors()
+            cancelled = next((e for e in errors if isinstance(e, ModelCancelled)), None)
+            if cancelled is not None:  # the caller cancelled: nothing half-done is stored
+                raise cancelled
             if report.status == "failed":  # no expert answered: stored as failed, then 503
                 persist_run(self.config, scenario, report)
                 stored = f" (run {report.run_id} stored as failed)"
