@@ -39,10 +39,14 @@ class RegistryRepo:
     # -- versions -------------------------------------------------------------------------------
     def add_version(self, expert: str, status: str, registered_at: str, info: dict) -> int:
         """Register the next version of an expert; returns its number. Two processes adding a
-        version at once both get one (the loser of the key race retries)."""
+        version at once both get one: PostgreSQL serialises them per expert with a transaction
+        advisory lock (SQLite's write lock does the same); a key race left over retries."""
         for attempt in range(5):
             try:
                 with self.store.write() as conn:
+                    if conn.dialect.name == "postgresql":
+                        key = func.hashtext(f"crisis-mas:adapter_versions:{expert}")
+                        conn.execute(select(func.pg_advisory_xact_lock(key)))
                     top = conn.execute(
                         select(func.coalesce(func.max(V.version), 0)).where(V.expert == expert)
                     ).scalar_one()
