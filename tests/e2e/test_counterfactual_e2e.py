@@ -28,11 +28,9 @@ PAIRS = ("cf04", "cf09", "cf12")  # hazmat, earthquake, crowd: three different r
 
 @pytest.fixture(scope="module")
 def assessor() -> Assessor:
-    # The input guard on its rules only: the learned injection detector (ebd947d) flags most of
-    # these scenarios as injections, which is that detector's false positive, not this test's.
-    cfg = AppConfig.model_validate(
-        {"ops": {"cache": {"enabled": False}, "guard": {"detector": "rules"}}}
-    )
+    # The default guard (rules and the learned detector): since round 5 it refuses none of
+    # these scenarios (earlier rounds did: their false positives forced a rules-only guard here).
+    cfg = AppConfig.model_validate({"ops": {"cache": {"enabled": False}}})
     a = Assessor(cfg)
     yield a
     a.close()

@@ -84,11 +84,11 @@ def test_heldout_detection_does_not_regress(latest, passages):
     assert _indirect_rate(latest, passages) >= 0.70
 
 
-@pytest.mark.xfail(strict=True, reason="round 4c catches 81.8% of its held-out direct attacks")
+@pytest.mark.xfail(strict=True, reason="round 5 catches 84.8% of the round-4 file's direct attacks")
 def test_heldout_direct_detection_reaches_85_percent(latest):
     assert _direct_rate(latest, "attack") >= 0.85
 
 
-@pytest.mark.xfail(strict=True, reason="round 4c catches 71.0% of its held-out indirect attacks")
+@pytest.mark.xfail(strict=True, reason="round 5 catches 72.6% of the round-4 file's indirect attacks")
 def test_heldout_indirect_detection_reaches_85_percent(latest, passages):
     assert _indirect_rate(latest, passages) >= 0.85

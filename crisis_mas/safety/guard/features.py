@@ -43,6 +43,14 @@ SPAN_FROM_CHARS = 160
 SPAN_WORDS = 24
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def word_count(text: str) -> int:
+    """Words of a text, counting two CJK/kana/hangul characters as one (no spaces there)."""
+    return len(text.split()) + len(_CJK.findall(text)) // 2
+
+
 def reading(text: str) -> str:
     """The normalised reading the features are counted on (also used by the training code)."""
     t = fold(deobfuscate(text))

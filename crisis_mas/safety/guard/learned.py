@@ -19,11 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from crisis_mas.safety.guard.features import N_FEATURES, vectorize, windows
+from crisis_mas.safety.guard.features import N_FEATURES, vectorize, windows, word_count
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_FILE = DATA_DIR / "injection_model.npz"
 HEADS = ("direct", "indirect")
+# A window needs this many words (features.word_count): fragments of a retrieved chunk ("About
+# 2.") and one- or two-word user texts or scenario fields ("any vehicles", "no") carry too little
+# text for n-gram weights to judge. A passage made only of shorter windows is still scored on
+# them; user text under 3 words is left to the rules (no attack in our data is that short, and
+# the rules know the short ones: "DAN", "developer mode").
+MIN_WORDS = {"direct": 3, "indirect": 4}
 
 
 class ModelError(RuntimeError):
@@ -86,7 +92,12 @@ class InjectionModel:
             return Score(0.0, "")
         h = self.heads[head]
         best, best_win = -np.inf, []
-        for win in windows(text):
+        wins = windows(text)
+        long = [w for w in wins if sum(word_count(u.text) for u in w) >= MIN_WORDS[head]]
+        wins = long or (wins if head == "indirect" else [])
+        if not wins:
+            return Score(0.0, "")
+        for win in wins:
             idx, vals = vectorize(win)
             z = h.bias + float(h.weights[idx] @ vals)
             if z > best:

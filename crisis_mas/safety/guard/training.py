@@ -1,7 +1,8 @@
 """Training data and fitting of the learned injection detector (scripts/train_injection_detector).
 
-Examples come from our own files (`data/injection/*.yaml`, several languages), the bundled
-scenarios (benign), and third-party sets read from `shared_data()` at training time, never
+Examples come from our own files (`data/injection/*.yaml`, several languages), the product's
+own text (`product_text`: knowledge base, scenarios, Greek operational text; benign), and
+third-party sets read from `shared_data()` at training time, never
 copied: Giskard prompt injections (direct attacks), BIPIA attack instructions (planted
 instructions) and sentences of the ERG / NWCG / OpenEM corpora (benign reference text).
 Each head is an L2 logistic regression (scikit-learn, training only) on `features.vectorize`.
@@ -25,7 +26,6 @@ from crisis_mas.safety.guard.evaluation import strip_markdown
 from crisis_mas.safety.guard.features import N_FEATURES, split_units, unit, vectorize
 
 OURS_DIR = Path(__file__).resolve().parent / "data" / "injection"
-SCENARIOS_DIR = REPO_ROOT / "scenarios"
 # Planted-instruction positives for the passage head also include these direct styles.
 PLANTABLE_STYLES = {"override", "exfiltration", "forced_output", "fake_authority",
                     "domain_sabotage", "obfuscated"}  # fmt: skip
@@ -36,7 +36,8 @@ class Example:
     text: str
     label: int
     head: str  # direct | indirect
-    source: str  # ours | giskard | bipia | corpora | scenarios | mixed
+    # ours | generated | giskard | bipia | corpora | knowledge | scenarios | repo | mixed
+    source: str
     lang: str = "en"
     style: str = ""
     group: str = ""  # corpus file, for cross-source splits
@@ -105,6 +106,27 @@ def generated(per_lang: int = 60, seed: int = 0) -> list[Example]:
     return out
 
 
+# Held-out files of rounds 1-3: each judged the model frozen before it was written, and each
+# round's misses then shaped the next round, so they are tuned sets; since round 5 they are
+# training data (the round-4 file stays out as a tuned check, later files as held-out sets).
+PAST_HELDOUT = tuple(
+    REPO_ROOT / "evals" / "guard" / f"injection_heldout_2026-12-03{s}.jsonl" for s in ("", "b", "c")
+)
+
+
+def past_heldout(files: Iterable[Path] = PAST_HELDOUT) -> list[Example]:
+    """Attacks and look-alikes of the tuned held-out files, each with its head and language."""
+    out: list[Example] = []
+    for path in files:
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                label = 1 if r["label"] == "attack" else 0
+                out.append(Example(r["text"], label, r["kind"], "heldout_tuned", r["lang"],
+                                   group=path.name))  # fmt: skip
+    return out
+
+
 def giskard() -> list[Example]:
     path = shared_data() / "guard" / "giskard_prompt_injections.csv"
     with open(path, encoding="utf-8", newline="") as f:
@@ -134,43 +156,6 @@ def corpus_sentences(files: Iterable[Path], per_file: int, seed: int = 0) -> lis
         out += [
             Example(c, 0, "indirect", "corpora", "en", group=path.name) for c in cands[:per_file]
         ]
-    return out
-
-
-def scenario_texts() -> list[Example]:
-    """Every string field of the bundled scenarios (names, descriptions, actions, factors), and
-    every field as the experts' prompt renders it, "key: value" ("infrastructure damage: no",
-    "time of day: 10:00"), so the detector learns the product's own prompt lines."""
-    out: list[Example] = []
-
-    def walk(obj: object) -> Iterable[str]:
-        if isinstance(obj, str):
-            if len(obj) >= 25 and " " in obj:
-                yield obj
-        elif isinstance(obj, dict):
-            for v in obj.values():
-                yield from walk(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                yield from walk(v)
-
-    def lines(obj: object) -> Iterable[str]:
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                if isinstance(v, bool):
-                    v = "yes" if v else "no"
-                if isinstance(v, str | int | float) and len(str(v)) < 120:
-                    yield f"{str(k).replace('_', ' ')}: {v}"
-                else:
-                    yield from lines(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                yield from lines(v)
-
-    for path in sorted(SCENARIOS_DIR.glob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        texts = list(walk(data)) + sorted(set(lines(data)))
-        out += [Example(t, 0, "direct", "scenarios", "en", group=path.name) for t in texts]
     return out
 
 
@@ -211,6 +196,9 @@ def matrix(texts: list[str]):  # noqa: ANN201 - scipy.sparse.csr_matrix
     )
 
 
+LANG_CAP = 8.0
+
+
 def fit(examples: list[Example], c: float = 4.0) -> tuple[np.ndarray, float]:
     """Weights and bias of one head: class-balanced, each source's weight capped."""
     from sklearn.linear_model import LogisticRegression
@@ -218,13 +206,18 @@ def fit(examples: list[Example], c: float = 4.0) -> tuple[np.ndarray, float]:
     x = matrix([e.text for e in examples])
     y = np.array([e.label for e in examples])
     w = np.array([e.weight for e in examples], dtype=np.float64)
-    # In a language with fewer benign than attack texts the benign ones weigh more (up to 5x),
-    # so the script or language of a text is not evidence of an attack on its own.
+    # Within a language, benign texts weigh (up to LANG_CAP x) as much against its attacks as
+    # benign texts do overall, so the script or language of a text (its function words) is
+    # not evidence of an attack on its own (round 5: Greek benign text was 1.7x its attacks
+    # against 6.6x overall, and Greek articles carried weight towards "attack").
     langs = np.array([e.lang for e in examples])
+    ratio = w[y == 0].sum() / max(w[y == 1].sum(), 1e-9)
     for lang in set(langs.tolist()):
         pos, neg = (langs == lang) & (y == 1), (langs == lang) & (y == 0)
-        if pos.any() and neg.any() and w[neg].sum() < w[pos].sum():
-            w[neg] *= min(5.0, w[pos].sum() / w[neg].sum())
+        if pos.any() and neg.any():
+            need = ratio * w[pos].sum() / w[neg].sum()
+            if need > 1.0:
+                w[neg] *= min(LANG_CAP, need)
     for label in (0, 1):
         m = y == label
         w[m] *= len(y) / (2.0 * max(1, m.sum()))
