@@ -231,3 +231,26 @@ def test_openai_backend_against_a_real_vllm_server(vllm_server: str, adapters: d
         assert tok.encode(local.generate(reqs[:1])[0].text)[:8] == tok.encode(texts[0])[:8]
     finally:
         local.close()
+
+
+def test_seeded_sampling_survives_chunked_prefill(vllm_pool, adapters: dict) -> None:  # noqa: ANN001
+    """Requests with a seed and temperature > 0 (the OpenAI API's `seed`), enough of them that
+    the engine prefills some in chunks: on vLLM's CPU build the discarded partial-prefill sample
+    used to rewind a CPU generator by a CUDA offset and kill the engine (vllm_cpu_seed)."""
+    tok = vllm_pool.tokenizer()
+    profiles = get_profiles(["fire", "police", "medical", "civil_protection"])
+    reqs: list[GenerationRequest] = []
+    total = 0
+    while total <= 8192:  # more prompt tokens than one engine step takes: chunked prefill
+        p = profiles[len(reqs) % len(profiles)]
+        msgs = assessment_messages(p, SCEN)
+        total += len(tok.apply_chat_template([m.model_dump() for m in msgs]))
+        sampling = SamplingConfig(
+            max_tokens=8, temperature=0.8, seed=7 + len(reqs), repetition_penalty=1.2
+        )
+        reqs.append(GenerationRequest(messages=msgs, adapter=adapters.get(p.id), sampling=sampling))
+    assert len(reqs) <= 32, total
+    out = vllm_pool.generate(reqs)
+    assert len(out) == len(reqs) and all(o.text for o in out)
+    again = vllm_pool.generate(reqs[:1])  # the engine is still alive
+    assert again[0].text

@@ -463,9 +463,16 @@ def test_console_walk_on_the_real_engine(server: Server) -> None:
         wait.until(lambda d: d.find_element(By.ID, "scenario-text").get_attribute("value"))
         d.find_element(By.ID, "experts").send_keys("fire,police")
         d.find_element(By.ID, "run").click()
-        wait.until(lambda d: css(d, "[data-testid=expert-row][data-stage=generating]"))
+
+        def live(q: str) -> object:
+            """Until q shows; a failed expert row ends the wait at once (not after 900 s)."""
+            failed = css(d, "[data-testid=expert-row][data-status=failed]")
+            assert not failed, [r.text for r in failed]
+            return css(d, q)
+
+        wait.until(lambda d: live("[data-testid=expert-row][data-stage=generating]"))
         shot("console-live", d.find_element(By.ID, "live"))
-        wait.until(lambda d: css(d, "[data-testid=decision]"))
+        wait.until(lambda d: live("[data-testid=decision]"))
         shot("console-live-done", d.find_element(By.ID, "live"))
         d.execute_script("arguments[0].scrollIntoView()", css(d, ".run")[0])
         shot("console-decision")

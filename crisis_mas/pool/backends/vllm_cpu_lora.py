@@ -32,6 +32,8 @@ from typing import Any
 
 import torch
 
+from crisis_mas.pool.backends import vllm_cpu_seed
+
 _PATCHED = False
 # Up to this many tokens in a step, gathering per-token weights beats one matmul per adapter
 # (measured crossover 32-96 tokens on 2 cores, SmolLM2 q/v, rank 8: see docs/benchmarks.md).
@@ -327,8 +329,10 @@ def reset_plan_stats() -> None:
 
 
 def register() -> None:
-    """vLLM general-plugin hook: swap the CPU LoRA ops (idempotent; a no-op off the CPU build)."""
+    """vLLM general-plugin hook: swap the CPU LoRA ops (idempotent; a no-op off the CPU build),
+    and let seeded requests sample on CPU (`vllm_cpu_seed`, whatever the LoRA mode)."""
     global _PATCHED
+    vllm_cpu_seed.register()
     mods = _modules()
     mode = os.environ.get(MODE_ENV, "")
     if _PATCHED or mods is None or mode == "upstream":
