@@ -13,7 +13,13 @@ from functools import cached_property
 from crisis_mas.config import AppConfig
 from crisis_mas.experts.assessment import ParsedAnswer, parse_answer
 from crisis_mas.experts.profiles import ExpertProfile
-from crisis_mas.experts.prompting import assessment_messages, prompt_version, templates
+from crisis_mas.experts.prompting import (
+    assessment_messages,
+    prompt_version,
+    references_block,
+    templates,
+)
+from crisis_mas.middleware.guard import PASSAGES_TAG
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.types import (
     AdapterRef,
@@ -130,6 +136,10 @@ class AnswerBatch:
             correction = (corrections or {}).get(p.id)
             messages = assessment_messages(p, self.scenario, self.passages.get(p.id), correction)
             extra = {"expert": p.id, "attempt": str(attempt)}
+            refs = references_block(self.passages.get(p.id))
+            at = messages[-1].content.find(refs + "\nALTERNATIVES:") if refs else -1
+            if at >= 0:  # retrieved passages: the input guard judges them as passages
+                extra[PASSAGES_TAG] = f"{at}:{at + len(refs)}"
             if correction:  # the correction quotes the flagged items: it grounds nothing
                 plain = assessment_messages(p, self.scenario, self.passages.get(p.id))
                 extra[GROUNDING_CUT_TAG] = str(len(plain[-1].content))

@@ -102,13 +102,14 @@ def _alternatives(s: Scenario) -> str:
     return "\n".join(rows)
 
 
-def _references(passages: list[dict] | None) -> str:
+def references_block(passages: list[dict] | None) -> str:
+    """The REFERENCES section of the user message, as it stands there (blank lines dropped)."""
     if not passages:
         return ""
     rows = ["REFERENCES:"]
     for i, p in enumerate(passages, 1):
         rows.append(f"[{i}] {p.get('title', '')}: {p['text']}")
-    return "\n".join(rows)
+    return "\n".join(line for line in "\n".join(rows).splitlines() if line.strip())
 
 
 def retrieval_query(scenario: Scenario) -> str:
@@ -132,7 +133,7 @@ def user_prompt(scenario: Scenario, passages: list[dict] | None = None) -> str:
         casualties=scenario.casualties,
         infrastructure_damage="yes" if scenario.infrastructure_damage else "no",
         details=_details(scenario),
-        references=_references(passages),
+        references=references_block(passages),
         alternatives=_alternatives(scenario),
     )
     # Empty optional sections leave blank lines behind; drop them.

@@ -1,10 +1,14 @@
 """The `input_guard` and `output_guard` chain links.
 
 Input: every user message is checked (size, injection, jailbreak, harmful request) and its PII
-is redacted before the model sees it. Under the `block` policy a request with a blocking flag is
-answered here with `blocked=True` and a one-line reason (and logged); under `warn` it passes on
-with its flags attached to the result. Output: results are annotated with unsafe-advice,
-markup-injection and HAZMAT-contradiction flags; active markup is stripped when configured.
+is redacted before the model sees it. An assessment's user message is three texts by three
+authors, each judged as what it is: the operator's scenario (input rails), the retrieved
+passages (passage rails; `PASSAGES_TAG` gives their span) and our own correction after a
+grounding requery (after `grounding.CUT_TAG`: quoted model output, not checked as input).
+Under the `block` policy a request with a blocking flag is answered here with `blocked=True`
+and a one-line reason (and logged); under `warn` it passes on with its flags attached to the
+result. Output: results are annotated with unsafe-advice, markup-injection and
+HAZMAT-contradiction flags; active markup is stripped when configured.
 """
 
 from __future__ import annotations
@@ -14,16 +18,37 @@ import threading
 from typing import TYPE_CHECKING
 
 from crisis_mas.middleware.chain import CallNext, Middleware, Op
+from crisis_mas.middleware.grounding import CUT_TAG
 from crisis_mas.pool.types import ChatMessage, GenerationRequest, GenerationResult
 from crisis_mas.safety.config import GuardConfig
 from crisis_mas.safety.guard.output import sanitize_markup
-from crisis_mas.safety.guard.rails import check_input, check_output
+from crisis_mas.safety.guard.pii import redact_pii
+from crisis_mas.safety.guard.rails import check_input, check_output, check_passage
 from crisis_mas.safety.guard.types import BLOCKING_TYPES
 
 if TYPE_CHECKING:
     from crisis_mas.middleware.config import OpsConfig
 
 log = logging.getLogger("crisis_mas.guard")
+# "start:end" of the retrieved passages (the REFERENCES block) in a request's last user message;
+# set by the assessor (`assess.generation`), never by an API client.
+PASSAGES_TAG = "guard_passages"
+
+
+def message_parts(request: GenerationRequest, index: int) -> tuple[str, str]:
+    """(operator text, retrieved passages) of user message `index`: the last user message of a
+    tagged request loses our correction (after CUT_TAG) and its passages span; others are whole."""
+    text = request.messages[index].content
+    last = max(i for i, m in enumerate(request.messages) if m.role == "user")
+    if index != last:
+        return text, ""
+    cut = request.tags.get(CUT_TAG, "")
+    if cut.isdigit():
+        text = text[: int(cut)]
+    a, _, b = request.tags.get(PASSAGES_TAG, "").partition(":")
+    if a.isdigit() and b.isdigit() and int(a) <= int(b) <= len(text):
+        return text[: int(a)] + text[int(b) :], text[int(a) : int(b)]
+    return text, ""
 
 
 def _merge_flags(existing: list[dict], new: list[dict]) -> list[dict]:
@@ -52,14 +77,19 @@ class InputGuardLink(Middleware):
         flags: list[dict] = []
         messages: list[ChatMessage] = []
         changed = False
-        for m in request.messages:
+        for i, m in enumerate(request.messages):
             if m.role != "user":
                 messages.append(m)
                 continue
-            res = check_input(m.content, self.config)
-            flags += res.flags
-            if self.config.redact_pii and res.redacted is not None and res.redacted != m.content:
-                messages.append(ChatMessage(role=m.role, content=res.redacted))
+            operator, passages = message_parts(request, i)
+            flags += check_input(operator, self.config).flags
+            if passages:
+                flags += check_passage(passages, self.config).flags
+            redacted = m.content
+            if self.config.redact_pii:
+                redacted = redact_pii(m.content, self.config.pii_types)[0]
+            if redacted != m.content:
+                messages.append(ChatMessage(role=m.role, content=redacted))
                 changed = True
             else:
                 messages.append(m)
