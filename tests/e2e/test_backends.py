@@ -244,7 +244,8 @@ def test_seeded_sampling_survives_chunked_prefill(vllm_pool, adapters: dict) -> 
     while total <= 8192:  # more prompt tokens than one engine step takes: chunked prefill
         p = profiles[len(reqs) % len(profiles)]
         msgs = assessment_messages(p, SCEN)
-        total += len(tok.apply_chat_template([m.model_dump() for m in msgs]))
+        chat = tok.apply_chat_template([m.model_dump() for m in msgs], tokenize=False)
+        total += len(tok.encode(chat))
         sampling = SamplingConfig(
             max_tokens=8, temperature=0.8, seed=7 + len(reqs), repetition_penalty=1.2
         )
