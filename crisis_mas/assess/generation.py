@@ -59,6 +59,12 @@ class ExpertCall:
     def answer_text(self) -> str:
         return self.result.text.rstrip() if self.result is not None else ""
 
+    def part_tags(self) -> dict[str, str]:
+        """The kept request's tags that say who wrote which part of its user message (passages
+        span, our correction), for a follow-up call on the same messages (catalogue choice)."""
+        tags = self.request.tags if self.request is not None else {}
+        return {k: tags[k] for k in (PASSAGES_TAG, GROUNDING_CUT_TAG) if k in tags}
+
     @property
     def ungrounded(self) -> list[dict]:
         return [f for f in self.flags if f.get("type") == GROUNDING_FLAG]

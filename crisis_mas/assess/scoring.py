@@ -124,7 +124,7 @@ def choose_actions(
                     choices=options,
                 ),
                 assistant_prefix=prefix,
-                tags={**tags, "expert": p.id, "kind": "catalogue"},
+                tags={**tags, **state[p.id].part_tags(), "expert": p.id, "kind": "catalogue"},
             )
         )
         who.append(p.id)

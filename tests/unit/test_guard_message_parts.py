@@ -92,3 +92,40 @@ def test_our_grounding_correction_is_not_screened_as_operator_text() -> None:
     operator, _ = message_parts(req, len(req.messages) - 1)
     assert "Rakeschakma" not in operator
     assert _screen(req)
+
+
+def test_the_catalogue_choice_on_a_requeried_answer_keeps_the_authorship_tags() -> None:
+    """The follow-up catalogue call reuses the kept answer's messages (correction included):
+    it carries the same part tags, so the guard does not refuse our own correction there."""
+    from crisis_mas.assess.generation import ExpertCall
+    from crisis_mas.assess.scoring import choose_actions
+
+    scen = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")
+    p = get_profiles(["police"])[0]
+    batch = AnswerBatch(
+        config=AppConfig(),
+        pool=None,  # type: ignore[arg-type]
+        scenario=scen,
+        passages={p.id: [{"title": "Public warning", "text": WARNING_PASSAGE, "doc_id": "d"}]},
+        run_id="r",
+        adapters={},
+        kb_version="k",
+    )
+    correction = "- 'Rakeschakma' is in neither the scenario nor the references."
+    kept = batch.requests([p], 1, {p.id: correction})[0]
+    answer = GenerationResult(request_id=kept.request_id, text="Rationale: evacuate early.")
+    call = ExpertCall(result=answer, messages=kept.messages, request=kept)
+    link, sent = InputGuardLink(), []
+
+    class Pool:  # stands in for the model behind the real guard link
+        def generate(self, reqs: list) -> list[GenerationResult]:
+            def call_next(rs: list) -> list[GenerationResult]:
+                sent.extend(rs)
+                return [GenerationResult(request_id=r.request_id, text="x") for r in rs]
+
+            return link.around("generate", reqs, call_next)
+
+    choose_actions(Pool(), scen, [p], {p.id: call}, {}, {"run_id": "r"})  # type: ignore[arg-type]
+    assert len(sent) == 1 and sent[0].tags["kind"] == "catalogue"
+    assert sent[0].tags[CUT_TAG] == kept.tags[CUT_TAG]
+    assert sent[0].tags[PASSAGES_TAG] == kept.tags[PASSAGES_TAG]
