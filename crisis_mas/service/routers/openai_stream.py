@@ -112,8 +112,16 @@ async def stream_generation(
             return state.chat(request)
 
     done = loop.run_in_executor(state.chat_threads, work)
-    # Runs on the loop after every delta the worker scheduled (call_soon_threadsafe is FIFO).
-    done.add_done_callback(lambda f: queue.put_nowait(("done", f)))
+
+    def on_done(f: asyncio.Future) -> None:
+        # Runs on the loop after every delta the worker scheduled (call_soon_threadsafe is FIFO).
+        # Reading the exception marks it retrieved: a client that left mid-stream never reads
+        # the result, and asyncio would log "Future exception was never retrieved".
+        if not f.cancelled():
+            f.exception()
+        queue.put_nowait(("done", f))
+
+    done.add_done_callback(on_done)
 
     async def next_item() -> tuple[str, Any]:
         try:
