@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import secrets
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
-import yaml
 from badinputs import check_http, corpus, patched_scenario, run_http_case
-from clirun import CLI, REPO
+from serve_process import Server, process_family, running_serve
 
 from crisis_mas.service.network import listeners
 
@@ -36,38 +31,9 @@ pytestmark = pytest.mark.slow
 START_DEADLINE_S = 900
 
 
-@dataclass
-class Server:
-    url: str
-    port: int
-    token: str
-    proc: subprocess.Popen
-    log: Path
-
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _family(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("hardened")
-    port = _free_port()
     args = {
         "model_pool": {"num_replicas": 2, "num_cpus": 0.5, "max_ongoing_requests": 64},
         "ingress": {"num_cpus": 0.25},
@@ -77,47 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Ite
             "rag": {"enabled": False},
         },
     }
-    deploy = {
-        "http_options": {"host": "127.0.0.1", "port": port},
-        "applications": [
-            {
-                "name": "crisis-mas",
-                "route_prefix": "/",
-                "import_path": "crisis_mas.service.app:build_app",
-                "args": args,
-            }
-        ],
-    }
-    cfg = tmp / "serve.yaml"
-    cfg.write_text(yaml.safe_dump(deploy))
-    token = secrets.token_hex(16)
-    log = tmp / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [CLI, "serve", "--config", str(cfg), "--num-cpus", "2"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CRISIS_MAS_API_TOKEN": token},
-            cwd=REPO,
-            start_new_session=True,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", port, token, proc, log)
-    family: list[psutil.Process] = []
-    try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while "serving on" not in log.read_text():
-            assert proc.poll() is None, f"serve exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not serving:\n{log.read_text()[-3000:]}"
-            time.sleep(2)
-        family = _family(proc.pid)
+    with running_serve(tmp, args, isolated_home, START_DEADLINE_S) as srv:
         yield srv
-    finally:
-        family = [*family, *_family(proc.pid)]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(family, timeout=90)
-        for p in alive:  # only what this fixture started, and only if SIGTERM did not do it
-            p.kill()
 
 
 def test_every_listening_socket_is_on_loopback(server: Server) -> None:
@@ -155,7 +82,7 @@ def test_bad_input_corpus_on_the_real_server(server: Server) -> None:
 def _model_pool_replicas(server: Server) -> list[psutil.Process]:
     return [
         p
-        for p in _family(server.proc.pid)
+        for p in process_family(server.proc.pid)
         if p.is_running() and p.name().startswith("ray::ServeReplica:crisis-mas:ModelPool")
     ]
 
@@ -163,7 +90,7 @@ def _model_pool_replicas(server: Server) -> list[psutil.Process]:
 def _busiest(procs: list[psutil.Process], window_s: float = 0.5) -> tuple[psutil.Process, float]:
     """The replica whose process tree (the replica and its vLLM worker processes) used the most
     CPU over `window_s`, and that load in percent."""
-    trees = {p.pid: _family(p.pid) for p in procs}
+    trees = {p.pid: process_family(p.pid) for p in procs}
     for tree in trees.values():
         for q in tree:
             q.cpu_percent(None)
@@ -205,7 +132,7 @@ def test_model_pool_replica_killed_mid_assessment(server: Server) -> None:
         r = answer.get("r")
         pytest.fail(f"the assessment ended before a replica got busy: {r and r.text[:300]}")
     assert victim is not None
-    orphans = _family(victim.pid)[1:]  # its vLLM worker processes
+    orphans = process_family(victim.pid)[1:]  # its vLLM worker processes
     print(f"\nkilling {victim.name()} (pid {victim.pid}, {load:.0f}% CPU) mid-assessment")
     victim.kill()
     worker.join(900)
@@ -238,7 +165,7 @@ def test_model_pool_replica_killed_mid_assessment(server: Server) -> None:
 
 
 def test_shutdown_leaves_no_process(server: Server) -> None:
-    family = _family(server.proc.pid)
+    family = process_family(server.proc.pid)
     server.proc.send_signal(signal.SIGTERM)
     _, alive = psutil.wait_procs(family, timeout=120)
     assert not alive, [(p.pid, p.name()) for p in alive]

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
-import yaml
-from clirun import CLI, REPO, run_cli
+from clirun import run_cli
+from serve_process import Server, process_family, running_serve, stop
 
 from crisis_mas.experts.adapters import train_expert
 from crisis_mas.pool.adapters import adapter_dir
@@ -32,35 +26,12 @@ from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.training import TrainingConfig
 from crisis_mas.report.model import Report
 from crisis_mas.scenario import bundled_scenarios_dir
-from crisis_mas.service.client import CrisisMasClient
 from crisis_mas.store import open_store
 
 pytestmark = pytest.mark.slow
 
 EXPERTS = ["fire", "police", "medical"]
 START_DEADLINE_S = 600
-
-
-@dataclass
-class Server:
-    url: str
-    token: str
-    proc: subprocess.Popen
-    log: Path
-    home: Path
-    run_ids: list[str] = field(default_factory=list)
-
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
-
-    def client(self) -> CrisisMasClient:
-        return CrisisMasClient(self.url, token=self.token, timeout=600)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _served_adapters() -> list[str]:
@@ -87,26 +58,9 @@ def _adapters(tmp: Path) -> dict[str, str]:
     return out
 
 
-def _family(proc: subprocess.Popen) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(proc.pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _stop(proc: subprocess.Popen, family: list[psutil.Process], wait_s: float) -> list:
-    """SIGTERM the server (it shuts Serve and Ray down); returns processes still alive."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    _, alive = psutil.wait_procs(family, timeout=wait_s)
-    return alive
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
     args = {
         "model_pool": {"num_replicas": 2, "num_cpus": 0.5, "max_ongoing_requests": 64},
         "ingress": {"num_cpus": 0.25},
@@ -119,46 +73,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, isolated_home: Path) -> Ite
             }
         },
     }
-    deploy = {
-        "http_options": {"host": "127.0.0.1", "port": port},
-        "applications": [
-            {
-                "name": "crisis-mas",
-                "route_prefix": "/",
-                "import_path": "crisis_mas.service.app:build_app",
-                "args": args,
-            }
-        ],
-    }
-    cfg = tmp / "serve.yaml"
-    cfg.write_text(yaml.safe_dump(deploy))
-    token = secrets.token_hex(16)
-    log = tmp / "serve.log"
-    env = {**os.environ, "CRISIS_MAS_API_TOKEN": token}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [CLI, "serve", "--config", str(cfg), "--num-cpus", "2"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO,
-            start_new_session=True,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", token, proc, log, isolated_home)
-    family: list[psutil.Process] = []
-    try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while "serving on" not in log.read_text():
-            assert proc.poll() is None, f"serve exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not serving:\n{log.read_text()[-3000:]}"
-            time.sleep(2)
-        family = _family(proc)
+    with running_serve(tmp, args, isolated_home, START_DEADLINE_S) as srv:
         yield srv
-    finally:
-        family = family or _family(proc)
-        alive = _stop(proc, family, 90)
-        for p in alive:  # only what this fixture started, and only if SIGTERM did not do it
-            p.kill()
 
 
 def _scenario(name: str = "evia_wildfire") -> dict:
@@ -501,11 +417,11 @@ def test_console_walk_on_the_real_engine(server: Server) -> None:
 
 
 def test_graceful_shutdown_leaves_no_process_and_keeps_runs(server: Server) -> None:
-    family = _family(server.proc)
+    family = process_family(server.proc.pid)
     names = {p.name() for p in family}
     assert {"raylet", "gcs_server"} <= names, names
     t0 = time.monotonic()
-    alive = _stop(server.proc, family, 90)
+    alive = stop(server.proc, family, 90)
     assert not alive, [(p.pid, p.name()) for p in alive]
     assert server.proc.wait(5) == 0, server.log.read_text()[-2000:]
     assert "stopped" in server.log.read_text()
