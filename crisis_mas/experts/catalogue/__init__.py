@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -24,7 +24,7 @@ ParamKind = Literal["distance_m", "place", "compass"]
 # Which parameter kinds hold numbers and which hold places (for the grounding check).
 NUMBER_KINDS: frozenset[str] = frozenset({"distance_m"})
 PLACE_KINDS: frozenset[str] = frozenset({"place"})
-SERVICES = (
+Service = Literal[
     "fire",
     "police",
     "medical",
@@ -33,7 +33,8 @@ SERVICES = (
     "hazmat",
     "seismic",
     "meteorology",
-)
+]
+SERVICES: tuple[str, ...] = get_args(Service)
 FAMILIES = (
     "wildfire",
     "hazmat",
@@ -53,16 +54,7 @@ class CatalogueAction(BaseModel):
 
     id: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")
     name: str = Field(min_length=3)
-    owner: Literal[
-        "fire",
-        "police",
-        "medical",
-        "civil_protection",
-        "coast_guard",
-        "hazmat",
-        "seismic",
-        "meteorology",
-    ]
+    owner: Service
     # Other services that also carry it out (they are offered it too).
     partners: tuple[str, ...] = ()
     families: tuple[str, ...] = Field(min_length=1)
