@@ -19,6 +19,8 @@ from crisis_mas.experts.prompting import (
     references_block,
     templates,
 )
+from crisis_mas.middleware.grounding import CUT_TAG as GROUNDING_CUT_TAG
+from crisis_mas.middleware.grounding import EXTRA_TAG as GROUNDING_EXTRA_TAG
 from crisis_mas.middleware.guard import PASSAGES_TAG
 from crisis_mas.pool.base import ModelPool, ModelPoolError
 from crisis_mas.pool.types import (
@@ -32,9 +34,6 @@ from crisis_mas.scenario import Scenario
 
 HAZMAT_FLAG = "hazmat_contradiction"
 GROUNDING_FLAG = "ungrounded_claim"
-# Request tags the `grounding` link reads (crisis_mas.middleware.grounding).
-GROUNDING_EXTRA_TAG = "grounding_extra"
-GROUNDING_CUT_TAG = "grounding_cut"
 
 
 @dataclass
