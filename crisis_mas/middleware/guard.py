@@ -82,12 +82,16 @@ class InputGuardLink(Middleware):
                 messages.append(m)
                 continue
             operator, passages = message_parts(request, i)
-            flags += check_input(operator, self.config).flags
+            res = check_input(operator, self.config)
+            flags += res.flags
             if passages:
                 flags += check_passage(passages, self.config).flags
             redacted = m.content
-            if self.config.redact_pii:
-                redacted = redact_pii(m.content, self.config.pii_types)[0]
+            if self.config.redact_pii:  # the whole message (the input rail redacted its part)
+                if operator == m.content and res.redacted is not None:
+                    redacted = res.redacted
+                else:
+                    redacted = redact_pii(m.content, self.config.pii_types)[0]
             if redacted != m.content:
                 messages.append(ChatMessage(role=m.role, content=redacted))
                 changed = True
