@@ -1,0 +1,82 @@
+"""Rules-only regression check: the doctrine rule book (no model) on every labelled eval case.
+
+For each label file of the counterfactual suites (all of them tuned on by now) and of the bundled
+suite, the scenario goes through `doctrine_evidence` alone; its pick is right (in `acceptable`),
+wrong, or silent (no rule separates the alternatives). The table is printed (`pytest -s`); the
+floors are the counts measured when this check was written, so a rule change that loses a case
+fails here in seconds. They say nothing about unseen wording: only a blind held-out suite does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crisis_mas.experts.doctrine import doctrine_evidence
+from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "evals" / "suites"
+TUNED = (
+    "counterfactual",
+    "counterfactual_heldback_2026-12-03",
+    "counterfactual_heldout2_2026-12-03",
+    "counterfactual_heldout3_2026-12-03",
+)
+# suite -> (at least right, at most wrong), as measured 2026-12-03 before the rule book was
+# broadened (right / silent / wrong: 26/0/0, 19/0/1, 16/0/0, 8/7/1, bundled 8/0/0).
+FLOORS: dict[str, tuple[int, int]] = {
+    "counterfactual": (26, 0),
+    "counterfactual_heldback_2026-12-03": (19, 1),
+    "counterfactual_heldout2_2026-12-03": (16, 0),
+    "counterfactual_heldout3_2026-12-03": (8, 1),
+    "bundled": (8, 0),
+}
+
+
+def _case(suite: str, label: Path) -> str:
+    """'right', 'wrong' or 'silent' for one label file."""
+    data = yaml.safe_load(label.read_text(encoding="utf-8"))
+    base = bundled_scenarios_dir() if suite == "bundled" else label.parent
+    ev = doctrine_evidence(load_scenario(base / data["scenario"]))
+    pick = ev.recommended
+    if pick is None:
+        return "silent"
+    return "right" if pick in data.get("acceptable", []) else "wrong"
+
+
+def rules_only_table() -> dict[str, dict[str, list[str]]]:
+    """suite -> outcome -> case names, over every label file of the tuned and bundled suites."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for suite in (*TUNED, "bundled"):
+        rows: dict[str, list[str]] = {"right": [], "silent": [], "wrong": []}
+        for label in sorted((SUITES_DIR / suite).glob("*.yaml")):
+            rows[_case(suite, label)].append(label.stem)
+        out[suite] = rows
+    return out
+
+
+@pytest.fixture(scope="module")
+def table() -> dict[str, dict[str, list[str]]]:
+    t = rules_only_table()
+    print("\nrules-only pick per suite: right / silent / wrong (of n)")
+    for suite, rows in t.items():
+        n = sum(len(v) for v in rows.values())
+        print(
+            f"  {suite:40s} {len(rows['right']):3d} / {len(rows['silent']):3d} / "
+            f"{len(rows['wrong']):3d}  (of {n})  wrong: {' '.join(rows['wrong']) or '-'}"
+            f"  silent: {' '.join(rows['silent']) or '-'}"
+        )
+    return t
+
+
+@pytest.mark.parametrize("suite", [*TUNED, "bundled"])
+def test_rules_only_pick_does_not_regress(
+    table: dict[str, dict[str, list[str]]], suite: str
+) -> None:
+    rows = table[suite]
+    assert sum(len(v) for v in rows.values()) > 0, f"no label files in {suite}"
+    least_right, most_wrong = FLOORS[suite]
+    assert len(rows["right"]) >= least_right, (suite, rows)
+    assert len(rows["wrong"]) <= most_wrong, (suite, rows)
