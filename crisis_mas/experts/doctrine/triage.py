@@ -4,6 +4,7 @@ An alternative such as "Transport the van driver first" names a casualty; the sc
 sentences and real-time factors about that casualty (walking? breathing after the airway was
 opened? respirations, radial pulse, capillary refill, following commands) give the START colour.
 Red goes before yellow before green; black (not breathing after airway opening) never first.
+The same criteria are read in Greek («αναπνέει 36 φορές το λεπτό», «δεν έχει κερκιδικό σφυγμό»).
 """
 
 from __future__ import annotations
@@ -17,20 +18,33 @@ SOURCE = "START triage (knowledge: start-triage): RPM, '30 - 2 - can do'"
 PRIORITY = {"red": 3, "yellow": 2, "green": 1, "black": 0}
 # "Transport the van driver first", "Fly the climber out first": the named casualty.
 _WHO = re.compile(r"\b(?:the|a|an)\s+([\w -]+?)\s+(?:out\s+|away\s+|off\s+)?first\b")
-_STOP = {"the", "a", "an", "casualty", "patient", "injured", "of", "to", "from"}
-_RR = re.compile(
-    r"(?:breath\w*|respirat\w*(?: rate)?)\D{0,12}(\d{1,2})\s*(?:times\s+(?:a|per)\s+minute|"
-    r"(?:breaths\s+)?(?:per|/|a)\s*min\w*)"
+# «Μεταφέρετε πρώτα τον οδηγό», «ο οδηγός πρώτος»: the Greek article before or after.
+_WHO_EL = re.compile(
+    r"\bπρωτ\w*\s+(?:τον|την|το|τη|τουσ|τισ|τα|ο|η)\s+([\w -]+?)\s*(?:[.,;]|$)"
+    r"|\b(?:ο|η|το|τον|την|τη)\s+([\w -]+?)\s+πρωτ\w*"
 )
-_REFILL = re.compile(r"refill\D{0,15}(\d+(?:[.,]\d)?)\s*(?:s\b|sec\w*)")
+_STOP = {"the", "a", "an", "casualty", "patient", "injured", "of", "to", "from", "τραυματια"}
+_VERBS = {"goes", "go", "is", "leaves", "transported", "taken", "evacuated", "flown", "moved"}
+_RR = re.compile(
+    r"(?:breath\w*|respirat\w*(?: rate)?|αναπνε\w*|αναπνο\w*)\D{0,12}(\d{1,2})\s*"
+    r"(?:times\s+(?:a|per)\s+minute|(?:breaths\s+)?(?:per|/|a)\s*min\w*|"
+    r"(?:φορεσ|αναπνοεσ)\s+(?:το|ανα)\s+λεπτο|/\s*λεπτο|ανα λεπτο)"
+)
+_REFILL = re.compile(r"(?:refill|επαναπληρωσ\w*)\D{0,15}(\d+(?:[.,]\d)?)\s*(?:s\b|sec\w*|δευτ\w*)")
 
 
 def casualty_label(alternative_name: str) -> str | None:
     """The casualty an alternative's name says goes first ("van driver"), if it names one."""
-    m = _WHO.search(fold(alternative_name))
-    if not m:
+    text = fold(alternative_name)
+    m = _WHO.search(text)
+    found = m.group(1) if m else None
+    if found is None and (g := _WHO_EL.search(text)):
+        found = g.group(1) or g.group(2)
+    if not found:
         return None
-    words = [w for w in re.findall(r"[\w-]+", m.group(1)) if w not in _STOP]
+    words = [w for w in re.findall(r"[\w-]+", found) if w not in _STOP]
+    while words and words[-1] in _VERBS:  # "the van driver goes first"
+        words.pop()
     return " ".join(words) or None
 
 
@@ -56,14 +70,40 @@ def start_colour(text: str) -> str | None:
         return None
     # Cues that state a negative themselves ("not breathing") are matched as written.
     apnoeic = find(
-        t, [r"not breathing[^.;]{0,40}after the airway", r"no breathing after", "apnoe"], False
+        t,
+        [
+            r"not breathing[^.;]{0,40}after the airway",
+            r"no breathing after",
+            "apnoe",
+            r"δεν αναπνεει[^.;]{0,30}(μετα|και μετα) (τη|την) διανοιξη",
+            r"απνοι\w*",
+        ],
+        False,
     )
-    if apnoeic and not find(t, [r"start\w* breathing", r"breathing (resumed|returned)"]):
+    if apnoeic and not find(
+        t, [r"start\w* breathing", r"breathing (resumed|returned)", r"αρχιζει να αναπνεει"]
+    ):
         return "black"
-    if find(t, [r"start\w* breathing[^.;]{0,40}airway", r"breathing only after the airway"]):
+    if find(
+        t,
+        [
+            r"start\w* breathing[^.;]{0,40}airway",
+            r"breathing only after the airway",
+            r"αναπνεει μονο μετα (τη|την) διανοιξη",
+        ],
+    ):
         return "red"
     walking = find(t, [r"walk\w*", "ambulatory", r"περπατ\w*"])
-    if find(t, [r"no radial pulse", r"radial pulse (absent|not palpable)", "pulseless"], False):
+    if find(
+        t,
+        [
+            r"no radial pulse",
+            r"radial pulse (absent|not palpable)",
+            "pulseless",
+            r"(δεν εχει|χωρισ|απουσια) κερκιδικ\w* σφυγμ\w*",
+        ],
+        False,
+    ):
         return "red"
     m = _RR.search(t)
     if m and int(m.group(1)) > 30:
@@ -73,13 +113,20 @@ def start_colour(text: str) -> str | None:
         return "red"
     if find(
         t,
-        [r"(does not|cannot|unable to) (follow|obey|respond to)", "unresponsive", "unconscious"],
+        [
+            r"(does not|cannot|unable to) (follow|obey|respond to)",
+            "unresponsive",
+            "unconscious",
+            r"δεν (εκτελει|ακολουθει|ανταποκρινεται)",
+            r"αναισθητ\w*",
+        ],
         False,
     ):
         return "red"
     if walking:
         return "green"
-    return "yellow" if (m or find(t, ["follows commands", "radial pulse present"])) else None
+    said = ["follows commands", "radial pulse present", r"(εκτελει|ακολουθει) εντολ\w*"]
+    return "yellow" if (m or find(t, [*said, r"εχει κερκιδικ\w* σφυγμ\w*"])) else None
 
 
 def start_priorities(s: Scenario, situation_lines: list[str]) -> dict[str, tuple[str, str]]:
