@@ -45,8 +45,12 @@ _UNITS: list[tuple[str, str, float]] = [
     (r"nautical miles?|nmi?\b|ναυτικ\w* μιλι\w*", "sea_distance", 1.0),
     (r"km/h|kph|χλμ/ω", "speed_kmh", 1.0),
     (r"m/s\b", "speed_ms", 1.0),
-    (r"persons?\s*(?:per|/|ανα)\s*(?:square met\w*|m2|m²|τ\.?μ\.?)", "density", 1.0),
-    (r"(?:people|ατομα)\s*(?:per|/|ανα)\s*(?:square met\w*|m2|m²|τ\.?μ\.?)", "density", 1.0),
+    (
+        r"(?:persons?|people|ατομα|ανθρωπ\w*)\s*(?:per|/|ανα|a|in each)\s*"
+        r"(?:square met\w*|sq\.? ?m\b|m2|m²|τ\.?μ\.?|τετραγωνικ\w* μετρ\w*)",
+        "density",
+        1.0,
+    ),
     (r"beaufort|bft\b|μποφορ", "beaufort", 1.0),
     (r"kilomet\w*|km\b|χλμ\b|χιλιομετρ\w*", "length", 1000.0),
     (r"cm\b|εκατοστ\w*", "length", 0.01),
@@ -96,7 +100,11 @@ _NUMBER_FACTS = (
         "distance_bank_m",
         "length",
         ("distance from bank",),
-        ("from the (nearest |river |torrent )?(bank|shore|edge)", "απο την οχθη"),
+        (
+            "from the (nearest |river |torrent )?(bank|shore|edge)",
+            "from (the )?dry (ground|land)",
+            "απο την οχθη",
+        ),
         "min",
     ),
     _NumberFact(
