@@ -63,3 +63,451 @@ def test_greek_start_orders_the_casualties() -> None:
         ("b", "Μεταφέρετε πρώτα τον ποδηλάτη", "Το ασθενοφόρο παίρνει τον ποδηλάτη."),
     ]
     assert pick("mass_casualty", text, alts) == "p"
+
+
+# Alternatives shared by the cases below (id, name, description), in our own wording.
+W_EVAC = [
+    (
+        "road",
+        "Evacuate by road now",
+        "Police lead residents out in cars along the main road towards the town.",
+    ),
+    (
+        "refuge",
+        "Gather in the village square",
+        "Residents gather in the village square, which has been cleared of vegetation, and "
+        "nobody drives.",
+    ),
+    (
+        "wait",
+        "Wait for official instructions",
+        "Residents stay at home and wait for the official 112 message.",
+    ),
+]
+W_LCES = [
+    ("cont", "Crew keeps cutting line", "The crew carries on cutting line up the slope."),
+    ("wd", "Withdraw to the safety zone", "All crews pull back into the burned area."),
+    ("rein", "Send a second crew", "Send another crew up to help them."),
+]
+W_INT = [
+    (
+        "dir",
+        "Direct attack on the edge",
+        "Hand crews and engines attack the fire edge directly with hose lines.",
+    ),
+    (
+        "ind",
+        "Indirect line on the ridge road",
+        "Dozers widen the ridge road ahead of the fire and crews hold the line there.",
+    ),
+    ("bo", "Backfire from the road now", "Crews set a backfire from the road immediately."),
+]
+H_CL = [
+    (
+        "sip",
+        "Shelter in place",
+        "Residents stay indoors with windows and doors shut and ventilation off.",
+    ),
+    ("ev", "Evacuate downwind homes", "Police move residents out of the downwind blocks by bus."),
+    ("hose", "Hose the leak", "Engines direct water jets onto the leaking container."),
+]
+H_LPG = [
+    (
+        "ign",
+        "Remove ignition sources and fog the cloud",
+        "Close the road, switch off engines and power, set unmanned water fog nozzles.",
+    ),
+    (
+        "wd",
+        "Withdraw 1 km and let it burn",
+        "All crews withdraw to 1 km and nobody approaches the tanker.",
+    ),
+    ("ext", "Extinguish the fire", "Foam crews put out the flames at the valve."),
+]
+H_DEC = [
+    (
+        "dec",
+        "Decontaminate then transport",
+        "Strip and wash the workers at a decontamination line, then transport them.",
+    ),
+    ("go", "Load and go", "Ambulances take the workers straight to hospital without delay."),
+]
+F_RES = [
+    ("throw", "Throw a rope from the bank", "Rescuers throw a rope bag from the bank."),
+    ("boat", "Rescue boat", "A fire service inflatable boat goes out to them."),
+    ("heli", "Helicopter hoist", "A helicopter winches the person up."),
+    ("swim", "Rescuer swims out", "A rescuer enters the water and swims out."),
+]
+F_EV = [
+    (
+        "ev",
+        "Evacuate the flood zone now",
+        "Residents of the low-lying quarter leave by bus for the reception centre.",
+    ),
+    ("up", "Move to upper floors", "Residents go up to upper floors and roofs and stay there."),
+]
+E_TAG = [
+    ("back", "Staff return to the offices", "Staff go back into the building and work resumes."),
+    ("out", "Everyone stays outside", "Staff stay in the open square; the building stays closed."),
+]
+E_TS = [
+    (
+        "high",
+        "Move to high ground now",
+        "Everyone on the seafront goes uphill to higher ground at once.",
+    ),
+    (
+        "wait",
+        "Wait for the official warning",
+        "People wait for the official tsunami warning before moving.",
+    ),
+    ("home", "Go back home", "Residents return to their homes."),
+]
+E_US = [
+    ("shore", "Shore the structure first", "The team builds timber shoring before entry."),
+    ("now", "Enter the void now", "Rescuers crawl into the void immediately to reach the victim."),
+    ("exc", "Excavator", "An excavator removes the debris from the top."),
+]
+M_B = [
+    (
+        "burn",
+        "Severe burns to the burn centre",
+        "Triage at the scene; the severely burned go to the burn unit in Athens, the rest to "
+        "nearby hospitals.",
+    ),
+    ("near", "Everyone to the nearest hospital", "All casualties go to the nearest hospital."),
+]
+C = [
+    (
+        "stop",
+        "Stop entry and open all exits",
+        "Close the gates, open all exits and halt the concert.",
+    ),
+    ("mon", "Keep monitoring", "Stewards keep monitoring density on CCTV; the concert continues."),
+    ("push", "Push the crowd back", "Police form a line and push the crowd back from the stage."),
+]
+HT = [
+    (
+        "cwi",
+        "Cold-water immersion on site",
+        "Immerse the runner in an ice-water tub before transport.",
+    ),
+    ("tr", "Immediate transport", "Load and go to hospital without cooling."),
+    ("rest", "Rest in the shade with fluids", "Rest in the shade with oral fluids."),
+]
+OIL = [
+    ("disp", "Dispersants", "Spray dispersant from aircraft."),
+    ("boom", "Booms and skimmers", "Contain with booms and recover with skimmers."),
+    ("nat", "Monitor only", "Track the slick and let it weather naturally."),
+]
+S = [
+    ("ab", "Abandon ship", "Passengers go to the lifeboats and liferafts."),
+    (
+        "mu",
+        "Muster and escort to port",
+        "Passengers at muster stations; the ship is escorted to port.",
+    ),
+]
+CASES = [
+    (
+        "wf far",
+        "wildfire",
+        "The fire front is 9 km from the village and is expected to arrive in about 4 hours. "
+        "The roads out are open.",
+        W_EVAC,
+        "road",
+    ),
+    (
+        "wf far2",
+        "wildfire",
+        "The blaze is still 12 kilometres away; forecasters expect it to reach the houses by "
+        "evening. Traffic on the coastal road is moving normally.",
+        W_EVAC,
+        "road",
+    ),
+    (
+        "wf cut",
+        "wildfire",
+        "Flames have crossed the only road out of the village and the front is 700 m from the "
+        "first houses.",
+        W_EVAC,
+        "refuge",
+    ),
+    (
+        "wf cut2",
+        "wildfire",
+        "Dense smoke covers the road out of the village and burning trees have fallen across "
+        "it; the fire is 1 km away.",
+        W_EVAC,
+        "refuge",
+    ),
+    (
+        "wf gr far",
+        "wildfire",
+        "Η φωτιά απέχει 10 χιλιόμετρα από το χωριό και αναμένεται να φτάσει σε 4 ώρες. Οι "
+        "δρόμοι είναι ανοιχτοί.",
+        W_EVAC,
+        "road",
+    ),
+    (
+        "lces",
+        "wildfire",
+        "The lookout has lost radio contact with the crew, and a spot fire is now burning below "
+        "them on the slope.",
+        W_LCES,
+        "wd",
+    ),
+    (
+        "lces2",
+        "wildfire",
+        "Spot fires have crossed the crew's escape route; they have no way out except through "
+        "the black.",
+        W_LCES,
+        "wd",
+    ),
+    (
+        "int hi",
+        "wildfire",
+        "Flame lengths reach 10 to 15 metres, the fire is crowning in the pines and the wind "
+        "blows at 8 Beaufort.",
+        W_INT,
+        "ind",
+    ),
+    (
+        "int lo",
+        "wildfire",
+        "Flame lengths are under 1 metre in the grass, the wind is light at 2 Beaufort.",
+        W_INT,
+        "dir",
+    ),
+    (
+        "cl long",
+        "hazmat",
+        "A one-tonne chlorine container is leaking at a water treatment plant. The leak cannot "
+        "be stopped and will continue for several hours. The cloud will reach the houses in 45 "
+        "minutes.",
+        H_CL,
+        "ev",
+    ),
+    (
+        "cl short",
+        "hazmat",
+        "A 70 kg chlorine cylinder released gas for a few minutes before the valve was closed. "
+        "The cloud is now drifting over the homes.",
+        H_CL,
+        "sip",
+    ),
+    (
+        "lpg nofire",
+        "hazmat",
+        "An LPG road tanker is leaking after a collision on the motorway. The gas has not ignited.",
+        H_LPG,
+        "ign",
+    ),
+    (
+        "lpg fire",
+        "hazmat",
+        "An LPG road tanker is engulfed in flames after a collision and the relief valve is "
+        "shrieking.",
+        H_LPG,
+        "wd",
+    ),
+    (
+        "decon",
+        "hazmat",
+        "Eight farm workers were sprayed with a pesticide and complain of nausea and blurred "
+        "vision.",
+        H_DEC,
+        "dec",
+    ),
+    (
+        "fl far",
+        "flood",
+        "A driver is clinging to the roof of his car in a swollen stream, 40 metres from the "
+        "bank. Debris and the current make it impossible for boats to get close.",
+        F_RES,
+        "heli",
+    ),
+    (
+        "fl near",
+        "flood",
+        "A woman holds on to a tree 3 metres from the bank of the flooded stream.",
+        F_RES,
+        "throw",
+    ),
+    (
+        "fl warn",
+        "flood",
+        "Heavy rain upstream; the river is expected to peak in 8 hours. Streets are still dry.",
+        F_EV,
+        "ev",
+    ),
+    (
+        "fl now",
+        "flood",
+        "Water is knee-deep and rushing through the streets of the lower town.",
+        F_EV,
+        "up",
+    ),
+    (
+        "fl gr",
+        "flood",
+        "Ορμητικά νερά κατεβαίνουν στους δρόμους του χωριού και το νερό ανεβαίνει.",
+        F_EV,
+        "up",
+    ),
+    (
+        "eq green",
+        "earthquake",
+        "After the M5.8 earthquake, engineers inspected the office building and marked it with "
+        "a green tag. Aftershocks continue.",
+        E_TAG,
+        "back",
+    ),
+    (
+        "eq red",
+        "earthquake",
+        "After the M5.8 earthquake, engineers inspected the office building and declared it "
+        "unsafe to enter; columns are cracked. Aftershocks continue.",
+        E_TAG,
+        "out",
+    ),
+    (
+        "eq gr red",
+        "earthquake",
+        "Μετά τον σεισμό οι μηχανικοί χαρακτήρισαν το κτίριο κόκκινο (μη κατοικήσιμο).",
+        E_TAG,
+        "out",
+    ),
+    (
+        "tsu",
+        "earthquake",
+        "A strong earthquake shook the seaside town for nearly a minute; people could not stand.",
+        E_TS,
+        "high",
+    ),
+    (
+        "tsu2",
+        "earthquake",
+        "After the shaking, fishermen in the harbour see the sea drawing back and boats resting "
+        "on the seabed.",
+        E_TS,
+        "high",
+    ),
+    (
+        "usar unst",
+        "earthquake",
+        "Rescuers hear knocking from under the slabs. The engineer reports the remaining wall "
+        "is leaning and could collapse.",
+        E_US,
+        "shore",
+    ),
+    (
+        "usar st",
+        "earthquake",
+        "Rescuers hear a man calling from a void. The structural engineer assessed the "
+        "remaining structure as stable.",
+        E_US,
+        "now",
+    ),
+    (
+        "mci burns",
+        "mass_casualty",
+        "An explosion at a fireworks workshop injured 9 people; 4 have burns covering 40% of "
+        "the body and burns to the face. 3 ambulances are on scene.",
+        M_B,
+        "burn",
+    ),
+    (
+        "mci minor",
+        "mass_casualty",
+        "A kitchen fire left 2 staff with minor burns on the hands. 3 ambulances are on scene.",
+        M_B,
+        "near",
+    ),
+    (
+        "crowd hi",
+        "crowd",
+        "Density near the stage has reached 6 persons per square metre and people are pinned "
+        "against the barriers.",
+        C,
+        "stop",
+    ),
+    (
+        "crowd lo",
+        "crowd",
+        "Density is about 2 people per m2 and the crowd is moving freely.",
+        C,
+        "mon",
+    ),
+    (
+        "crowd gr",
+        "crowd",
+        "Η πυκνότητα μπροστά στη σκηνή έφτασε τα 6 άτομα ανά τετραγωνικό μέτρο και άνθρωποι "
+        "ποδοπατούνται.",
+        C,
+        "stop",
+    ),
+    (
+        "heat hi",
+        "heat",
+        "A marathon runner collapsed at km 38. Rectal temperature 41.2 °C and he is confused.",
+        HT,
+        "cwi",
+    ),
+    (
+        "heat lo",
+        "heat",
+        "A runner feels dizzy at the finish. Rectal temperature 38.9 °C, he is alert and oriented.",
+        HT,
+        "rest",
+    ),
+    (
+        "oil near",
+        "maritime",
+        "A tanker spilled 2,000 tonnes of crude oil 2 nautical miles off a Natura 2000 coast; "
+        "the slick is drifting towards the beaches.",
+        OIL,
+        "boom",
+    ),
+    (
+        "oil far fresh",
+        "maritime",
+        "A tanker spilled 500 tonnes of fresh light crude 40 nautical miles offshore in water "
+        "2,500 m deep.",
+        OIL,
+        "disp",
+    ),
+    (
+        "oil weathered",
+        "maritime",
+        "A tanker spilled heavy fuel oil 40 nautical miles offshore in water 2,500 m deep; "
+        "after four days it has formed a thick emulsion.",
+        OIL,
+        "boom",
+    ),
+    (
+        "ship fire",
+        "maritime",
+        "Fire in the ferry's engine room is out of control and the ship is listing 15 degrees.",
+        S,
+        "ab",
+    ),
+    (
+        "ship ok",
+        "maritime",
+        "A fire in the ferry's garage was extinguished by the fixed CO2 system; the ship is "
+        "stable.",
+        S,
+        "mu",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "want"),
+    [pytest.param(t, d, a, w, id=n) for n, t, d, a, w in CASES],
+)
+def test_decision_point(type_: str, text: str, alts: list[tuple[str, str, str]], want: str) -> None:
+    """Each published decision point, read from a paraphrase, picks the doctrinal alternative."""
+    assert pick(type_, text, alts) == want

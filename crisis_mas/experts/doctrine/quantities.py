@@ -82,8 +82,17 @@ _NUMBER_FACTS = (
     _NumberFact(
         "front_distance_km",
         "length",
-        ("fire front", "front\\b", "fire (is|was|lies|has reached)", "μετωπ\\w*"),
-        ("from the (first |nearest )?(houses|homes|village|town|settlement)",),
+        (
+            "fire front",
+            "front\\b",
+            "(fire|blaze|flames|wildfire) (is|are|was|lies|has reached|remains)( still| now)?",
+            "μετωπ\\w*",
+            "φωτια (απεχει|βρισκεται|ειναι)",
+        ),
+        (
+            "from the (first |nearest )?(houses|homes|village|town|settlement)",
+            "away from the (houses|homes|village|town|settlement)",
+        ),
         "min",
         0.001,
     ),
@@ -92,7 +101,14 @@ _NUMBER_FACTS = (
     _NumberFact(
         "water_depth_m",
         "length",
-        ("under", "depth", "deep", "βαθοσ", "water (is|of)"),
+        (
+            "(streets?|roads?|houses|homes|fields|cars|area|village|town|quarter|plain)"
+            " (are |is |lie |lay |now )?(\\w+ )?under",
+            "depth",
+            "deep",
+            "βαθοσ",
+            "water (is|of)",
+        ),
         ("of (\\w+[- ])*water", "deep"),
         window=30,
     ),
