@@ -511,3 +511,246 @@ CASES = [
 def test_decision_point(type_: str, text: str, alts: list[tuple[str, str, str]], want: str) -> None:
     """Each published decision point, read from a paraphrase, picks the doctrinal alternative."""
     assert pick(type_, text, alts) == want
+
+
+# A second round of paraphrases, written after the first passed (more Greek, other verbs).
+CASES2 = [
+    (
+        "wf far3",
+        "wildfire",
+        "Firefighters estimate the head of the fire will not reach Kalamos for at least three "
+        "hours. All routes out of the village remain passable.",
+        W_EVAC,
+        "road",
+    ),
+    (
+        "wf near3",
+        "wildfire",
+        "The fire is 500 metres from the campsite and will arrive within 15 minutes; embers are "
+        "already landing.",
+        W_EVAC,
+        "refuge",
+    ),
+    (
+        "wf gr cut",
+        "wildfire",
+        "Η φωτιά έκλεισε τον μοναδικό δρόμο διαφυγής και το μέτωπο απέχει 800 μέτρα από τα σπίτια.",
+        W_EVAC,
+        "refuge",
+    ),
+    (
+        "lces3",
+        "wildfire",
+        "The wind has shifted and the fire is now running uphill towards the crew; their escape "
+        "route is cut.",
+        W_LCES,
+        "wd",
+    ),
+    (
+        "int hi2",
+        "wildfire",
+        "The fire is torching and crowning; flames of 20 m, long-range spotting of 1 km.",
+        W_INT,
+        "ind",
+    ),
+    (
+        "cl long2",
+        "hazmat",
+        "Ammonia is escaping continuously from a ruptured pipe at the cold store; engineers say "
+        "it cannot be isolated for hours. The plume will reach the village in 1 hour.",
+        H_CL,
+        "ev",
+    ),
+    (
+        "cl gr",
+        "hazmat",
+        "Μικρή φιάλη χλωρίου διέρρευσε για λίγα λεπτά και η διαρροή σταμάτησε· το νέφος "
+        "βρίσκεται ήδη πάνω από τα σπίτια.",
+        H_CL,
+        "sip",
+    ),
+    (
+        "lpg nofire2",
+        "hazmat",
+        "Propane is venting from a damaged valve on a storage tank; nothing has ignited so far.",
+        H_LPG,
+        "ign",
+    ),
+    (
+        "lpg fire2",
+        "hazmat",
+        "A propane tank is on fire; flames are impinging on the shell and the safety valve is "
+        "getting louder.",
+        H_LPG,
+        "wd",
+    ),
+    (
+        "fl far2",
+        "flood",
+        "Two hikers are stranded on an island of gravel in the middle of the torrent, about 60 "
+        "m from either bank. The water is too fast and full of debris for a boat.",
+        F_RES,
+        "heli",
+    ),
+    (
+        "fl near2",
+        "flood",
+        "A child is clinging to a branch two metres from the river bank.",
+        F_RES,
+        "throw",
+    ),
+    (
+        "fl gr2",
+        "flood",
+        "Τα νερά του ποταμού αναμένεται να κορυφωθούν σε 10 ώρες· οι δρόμοι είναι ακόμα στεγνοί.",
+        F_EV,
+        "ev",
+    ),
+    (
+        "fl now2",
+        "flood",
+        "Floodwater has already entered homes and is flowing fast along the main street; cars "
+        "are being swept away.",
+        F_EV,
+        "up",
+    ),
+    (
+        "eq green2",
+        "earthquake",
+        "The school was checked by engineers after the quake and found safe for use, with no "
+        "structural damage.",
+        E_TAG,
+        "back",
+    ),
+    (
+        "eq yellow",
+        "earthquake",
+        "Inspectors gave the hospital wing a yellow tag: restricted use until repairs. "
+        "Aftershocks of M4 continue.",
+        E_TAG,
+        "out",
+    ),
+    (
+        "tsu3",
+        "earthquake",
+        "The earthquake shaking on the coast lasted more than a minute and was so violent "
+        "people fell over.",
+        E_TS,
+        "high",
+    ),
+    (
+        "tsu gr",
+        "earthquake",
+        "Ισχυρός σεισμός ταρακούνησε την παραλιακή πόλη και η θάλασσα τραβήχτηκε από το λιμάνι.",
+        E_TS,
+        "high",
+    ),
+    (
+        "usar unst2",
+        "earthquake",
+        "A search dog indicated a live person under the pancaked floors; the remaining slab is "
+        "sagging and the building is unstable.",
+        E_US,
+        "shore",
+    ),
+    (
+        "mci burns2",
+        "mass_casualty",
+        "A tanker fire on the motorway: 6 injured, 3 with full-thickness burns and inhalation "
+        "injury. 2 ambulances on scene.",
+        M_B,
+        "burn",
+    ),
+    (
+        "mci trauma",
+        "mass_casualty",
+        "A bus crash left 14 injured, several with open fractures and head injuries. 4 "
+        "ambulances are on scene.",
+        [
+            (
+                "tc",
+                "Major trauma to the trauma centre",
+                "Triage; the most seriously injured go to the trauma centre in Athens.",
+            ),
+            ("near", "Everyone to the nearest hospital", "All casualties to the nearest hospital."),
+        ],
+        "tc",
+    ),
+    (
+        "crowd hi2",
+        "crowd",
+        "Crowd density at the exit funnel is about 7 people per square metre; people are "
+        "falling and screaming.",
+        C,
+        "stop",
+    ),
+    (
+        "crowd lo2",
+        "crowd",
+        "Density in the square is about one person per square metre and people are moving freely.",
+        C,
+        "mon",
+    ),
+    (
+        "heat hi2",
+        "heat",
+        "A construction worker collapsed in the heat; he is disoriented and his core "
+        "temperature is 40.8 °C.",
+        HT,
+        "cwi",
+    ),
+    (
+        "heat gr",
+        "heat",
+        "Δρομέας κατέρρευσε· είναι σε σύγχυση και η θερμοκρασία του είναι 41 βαθμούς Κελσίου.",
+        HT,
+        "cwi",
+    ),
+    (
+        "oil near2",
+        "maritime",
+        "Bunker fuel leaked from a grounded cargo ship 1 nautical mile from a beach used by "
+        "nesting turtles.",
+        OIL,
+        "boom",
+    ),
+    (
+        "oil emul",
+        "maritime",
+        "The oil has been at sea for five days and turned into a viscous water-in-oil mousse, "
+        "50 nautical miles offshore.",
+        OIL,
+        "boom",
+    ),
+    (
+        "ship fire2",
+        "maritime",
+        "Smoke and flames are spreading to the passenger decks; the crew cannot contain the fire.",
+        S,
+        "ab",
+    ),
+    (
+        "ship ok2",
+        "maritime",
+        "The small fire in the galley is under control and the vessel is stable; no water ingress.",
+        S,
+        "mu",
+    ),
+    (
+        "decon2",
+        "hazmat",
+        "Factory workers were splashed with sulphuric acid and are contaminated.",
+        H_DEC,
+        "dec",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "want"),
+    [pytest.param(t, d, a, w, id=n) for n, t, d, a, w in CASES2],
+)
+def test_decision_point_second_round(
+    type_: str, text: str, alts: list[tuple[str, str, str]], want: str
+) -> None:
+    assert pick(type_, text, alts) == want
