@@ -754,3 +754,110 @@ def test_decision_point_second_round(
     type_: str, text: str, alts: list[tuple[str, str, str]], want: str
 ) -> None:
     assert pick(type_, text, alts) == want
+
+
+# Third round: aircraft at night, dam failure, confined-space rescue, heat at work, and
+# negated or absent facts that must not fire a rule (None: no rule separates the alternatives).
+AIR = [
+    (
+        "air",
+        "Canadair water drops on the head",
+        "Canadair aircraft drop water on the head of the fire.",
+    ),
+    (
+        "ground",
+        "Ground crews hold the flank",
+        "Engines and hand crews work the flank from the anchor point.",
+    ),
+]
+DAM = [
+    (
+        "ev",
+        "Evacuate the villages downstream",
+        "Police and civil protection move the downstream residents out to high reception centres.",
+    ),
+    (
+        "wait",
+        "Wait for official instructions",
+        "Residents stay home and wait for official instructions.",
+    ),
+    (
+        "sup",
+        "Supply in place",
+        "Deliver water and food to the villages and keep people where they are.",
+    ),
+]
+CS = [
+    (
+        "rush",
+        "Co-workers go in to pull him out",
+        "Two co-workers climb down into the pit at once to pull him out.",
+    ),
+    (
+        "ba",
+        "Fire service rescue in breathing apparatus",
+        "Firefighters in breathing apparatus with a standby team and a tripod winch recover him.",
+    ),
+]
+HW = [
+    (
+        "ban",
+        "Suspend outdoor work at midday",
+        "Stop construction and other outdoor work from 12:00 to 17:00.",
+    ),
+    ("none", "No special measures", "Normal working hours continue."),
+]
+CASES3 = [
+    (
+        "wf night",
+        "wildfire",
+        "It is 23:30 and the fire is still burning on the slopes above the village; it is dark.",
+        AIR,
+        "ground",
+    ),
+    ("wf night gr", "wildfire", "Η πυρκαγιά συνεχίζεται τη νύχτα στις πλαγιές.", AIR, "ground"),
+    (
+        "dam",
+        "flood",
+        "Engineers report the earth dam above the valley is cracking and seeping heavily; it "
+        "may fail within hours.",
+        DAM,
+        "ev",
+    ),
+    ("dam gr", "flood", "Το ανάχωμα του ποταμού υποχωρεί σε δύο σημεία.", DAM, "ev"),
+    (
+        "cs",
+        "hazmat",
+        "A worker collapsed at the bottom of a sewage pit; a rotten-egg smell of hydrogen "
+        "sulphide is reported.",
+        CS,
+        "ba",
+    ),
+    ("cs gr", "hazmat", "Εργάτης κατέρρευσε μέσα σε βόθρο.", CS, "ba"),
+    ("hw", "heat", "A heatwave with temperatures of 43 °C is forecast for four days.", HW, "ban"),
+    ("wf day air", "wildfire", "A grass fire at 14:00 in light wind.", AIR, None),
+    (
+        "eq no gas",
+        "earthquake",
+        "There is no smell of gas; the building was tagged green.",
+        E_TAG,
+        "back",
+    ),
+    (
+        "road not blocked",
+        "wildfire",
+        "The fire is 10 km away and expected in 5 hours; the road is not blocked.",
+        W_EVAC,
+        "road",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "want"),
+    [pytest.param(t, d, a, w, id=n) for n, t, d, a, w in CASES3],
+)
+def test_decision_point_third_round(
+    type_: str, text: str, alts: list[tuple[str, str, str]], want: str | None
+) -> None:
+    assert pick(type_, text, alts) == want
