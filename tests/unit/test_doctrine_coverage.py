@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from crisis_mas.experts.catalogue import families_of
 from crisis_mas.experts.doctrine import doctrine_evidence
 from crisis_mas.experts.doctrine.triage import casualty_label, start_colour
 from crisis_mas.scenario import Scenario
@@ -861,3 +862,28 @@ def test_decision_point_third_round(
     type_: str, text: str, alts: list[tuple[str, str, str]], want: str | None
 ) -> None:
     assert pick(type_, text, alts) == want
+
+
+@pytest.mark.parametrize(
+    ("type_", "family"),
+    [
+        ("sea_rescue", "maritime"),
+        ("gas_leak", "hazmat"),
+        ("river_flood_2026", "flood"),
+        ("forest_fire", "wildfire"),
+        ("train_crash", "mass_casualty"),
+        ("stampede", "crowd"),
+        ("extreme_heat", "heat"),
+        ("tsunami", "earthquake"),
+    ],
+)
+def test_crisis_type_names_a_new_author_would_use(type_: str, family: str) -> None:
+    assert family in families_of(
+        scenario(type_, "Something happened.", [("a", "A", "a."), ("b", "B", "b.")])
+    )
+
+
+def test_snowstorm_is_not_a_flood() -> None:
+    assert "flood" not in families_of(
+        scenario("snowstorm", "Snow.", [("a", "A", "a."), ("b", "B", "b.")])
+    )

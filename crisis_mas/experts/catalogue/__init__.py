@@ -121,23 +121,94 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> dict[str, CatalogueAction
 
 
 _TYPE_FAMILIES = {
-    "wildfire": ("wildfire", "forest_fire", "wui_fire", "wildland_fire"),
-    "hazmat": ("hazmat", "chemical_release", "industrial_fire", "cbrn", "toxic_gas", "chemical"),
-    "flood": ("flood", "flash_flood", "storm", "medicane", "dam_failure", "river_flood"),
-    "earthquake": ("earthquake", "tsunami", "building_collapse", "landslide"),
-    "mass_casualty": ("mass_casualty", "transport_accident", "mci", "road_accident", "triage"),
-    "crowd": ("crowd_crush", "crowd", "mass_gathering", "public_order", "concert", "stadium"),
-    "maritime": ("maritime", "oil_spill", "ferry_incident", "port_incident", "migrant_rescue"),
-    "heat": ("heatwave", "heat", "heat_illness"),
+    "wildfire": (
+        "wildfire",
+        "forest_fire",
+        "wui_fire",
+        "wildland_fire",
+        "bushfire",
+        "grass_fire",
+        "brush_fire",
+        "wildland_urban_interface",
+    ),
+    "hazmat": (
+        "hazmat",
+        "chemical_release",
+        "industrial_fire",
+        "cbrn",
+        "toxic_gas",
+        "chemical",
+        "chemical_spill",
+        "gas_leak",
+        "toxic_release",
+        "industrial_accident",
+        "dangerous_goods",
+        "confined_space",
+    ),
+    "flood": (
+        "flood",
+        "flash_flood",
+        "storm",
+        "medicane",
+        "dam_failure",
+        "river_flood",
+        "dam_break",
+        "levee_failure",
+        "torrential_rain",
+        "swiftwater_rescue",
+        "water_rescue",
+    ),
+    "earthquake": ("earthquake", "tsunami", "building_collapse", "landslide", "aftershock"),
+    "mass_casualty": (
+        "mass_casualty",
+        "transport_accident",
+        "mci",
+        "road_accident",
+        "triage",
+        "rail_accident",
+        "train_crash",
+        "bus_crash",
+        "explosion",
+        "terrorism",
+    ),
+    "crowd": (
+        "crowd_crush",
+        "crowd",
+        "mass_gathering",
+        "public_order",
+        "concert",
+        "stadium",
+        "stampede",
+        "crowd_surge",
+        "festival",
+    ),
+    "maritime": (
+        "maritime",
+        "oil_spill",
+        "ferry_incident",
+        "port_incident",
+        "migrant_rescue",
+        "sea_rescue",
+        "ship_fire",
+        "shipwreck",
+        "search_and_rescue_at_sea",
+        "vessel_in_distress",
+    ),
+    "heat": ("heatwave", "heat", "heat_illness", "heat_wave", "extreme_heat", "heat_stroke"),
 }
 
 
 def families_of(scenario: Scenario) -> set[str]:
-    """The crisis families a scenario belongs to, from its type, subtypes and tags."""
+    """The crisis families a scenario belongs to, from its type, subtypes and tags (a compound
+    name such as `river_flood_2026` counts by the family names it contains)."""
     es = scenario.expert_selection
     words = {scenario.type, es.crisis_type or "", *es.crisis_subtypes, *scenario.tags}
     words = {w.lower() for w in words if w}
     out = {fam for fam, names in _TYPE_FAMILIES.items() if words & set(names)}
+    for fam, names in _TYPE_FAMILIES.items():
+        long_names = [n for n in names if len(n) >= 5 and n != "storm"]  # not snowstorm
+        if any(n in w for w in words for n in long_names):
+            out.add(fam)
     if es.hazmat_specific is not None:
         out.add("hazmat")
     return out
