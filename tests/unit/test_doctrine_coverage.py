@@ -13,7 +13,12 @@ from crisis_mas.scenario import Scenario
 NEUTRAL = {c: 0.5 for c in ("effectiveness", "safety", "speed", "cost", "public_acceptance")}
 
 
-def scenario(type_: str, description: str, alts: list[tuple[str, str, str]]) -> Scenario:
+def scenario(
+    type_: str,
+    description: str,
+    alts: list[tuple[str, str, str]],
+    factors: dict[str, object] | None = None,
+) -> Scenario:
     """A scenario of one crisis type with the given (id, name, description) alternatives."""
     return Scenario.model_validate(
         {
@@ -22,6 +27,7 @@ def scenario(type_: str, description: str, alts: list[tuple[str, str, str]]) -> 
             "name": "Coverage case",
             "description": description,
             "severity": 0.6,
+            "real_time_factors": factors or {},
             "available_actions": [
                 {"id": i, "name": n, "description": d, "criteria_scores": NEUTRAL}
                 for i, n, d in alts
@@ -887,3 +893,205 @@ def test_snowstorm_is_not_a_flood() -> None:
     assert "flood" not in families_of(
         scenario("snowstorm", "Snow.", [("a", "A", "a."), ("b", "B", "b.")])
     )
+
+
+# Fourth round: facts given as real-time factors, casualty counts in the text, sea as refuge.
+W2 = [
+    (
+        "conv",
+        "Bus convoy out along the coastal road",
+        "Municipal buses carry residents out along the coastal road under police escort.",
+    ),
+    (
+        "beach",
+        "Move people to the beach and take them off by boat",
+        "Residents walk to the beach; coast guard and fishing boats take them off.",
+    ),
+    (
+        "stay",
+        "Stay put in their homes",
+        "Residents stay inside their houses with doors and windows closed.",
+    ),
+]
+H2 = [
+    (
+        "upwind",
+        "Stage upwind and isolate 800 m",
+        "Units approach from upwind, isolate 800 m in all directions and keep people out.",
+    ),
+    (
+        "direct",
+        "Wash the spill into the drain",
+        "Hose the spilled liquid into the storm drain to dilute it.",
+    ),
+]
+F2 = [
+    (
+        "drive",
+        "Drive out through the flooded underpass",
+        "Residents drive out through the underpass, which has 40 cm of water.",
+    ),
+    ("stay", "Stay on the upper floor", "Residents go upstairs and wait for rescue teams."),
+]
+E2 = [
+    (
+        "dogs",
+        "Search dogs then rescue",
+        "USAR teams with search dogs locate and extricate survivors from the collapsed block.",
+    ),
+    (
+        "exc",
+        "Excavators clear the pile",
+        "Heavy machinery clears the rubble pile from the top to speed things up.",
+    ),
+]
+C2 = [
+    (
+        "exits",
+        "Open the emergency exits and stop the show",
+        "Stewards open all emergency exits, the band stops and announcements ask people to move "
+        "back slowly.",
+    ),
+    ("carry", "Carry on with the show", "The show continues while stewards watch the front."),
+]
+M2 = [
+    (
+        "ccs",
+        "Set up a casualty clearing station and triage",
+        "EKAB sets up a casualty clearing station, triages with START and distributes patients "
+        "to several hospitals.",
+    ),
+    (
+        "load",
+        "Load and go to the nearest hospital",
+        "Every ambulance takes the first casualties it reaches to the nearest hospital.",
+    ),
+]
+CASES4 = [
+    (
+        "rtf wf",
+        "wildfire",
+        "A wildfire is burning towards a coastal village.",
+        W2,
+        {
+            "fire_front_distance_km": 1,
+            "road_status": "coastal road closed by flames",
+            "time_to_impact_min": 20,
+        },
+        "beach",
+    ),
+    (
+        "rtf wf far",
+        "wildfire",
+        "A wildfire is burning in the hills above a coastal village.",
+        W2,
+        {"fire_front_distance_km": 15, "roads": "all open", "time_to_impact_h": 5},
+        "conv",
+    ),
+    (
+        "hz drain",
+        "hazmat",
+        "A tanker spilled 5,000 litres of a corrosive liquid on the road near a stream.",
+        H2,
+        {},
+        "upwind",
+    ),
+    (
+        "fl drive",
+        "flood",
+        "Flash flooding: water is flowing fast through the lower streets and rising.",
+        F2,
+        {},
+        "stay",
+    ),
+    (
+        "eq void",
+        "earthquake",
+        "A six-storey block collapsed after the earthquake; people are trapped in voids under "
+        "the rubble.",
+        E2,
+        {},
+        "dogs",
+    ),
+    (
+        "crowd rtf",
+        "crowd",
+        "A rock concert with 20,000 fans.",
+        C2,
+        {
+            "crowd_density_ppm2": 6.5,
+            "observations": "crowd surging towards the stage, several people have fallen",
+        },
+        "exits",
+    ),
+    (
+        "mci",
+        "mass_casualty",
+        "A coach overturned on the national road: 35 injured. 4 ambulances are on scene.",
+        M2,
+        {},
+        "ccs",
+    ),
+    (
+        "mci gr",
+        "mass_casualty",
+        "Ανατροπή λεωφορείου: 28 τραυματίες. Στο σημείο βρίσκονται 3 ασθενοφόρα.",
+        M2,
+        {},
+        "ccs",
+    ),
+    (
+        "heat rtf",
+        "heat",
+        "A worker collapsed on a building site during the heatwave.",
+        HT,
+        {"core_temp_c": 41.5, "mental_status": "confused and agitated"},
+        "cwi",
+    ),
+    (
+        "oil rtf",
+        "maritime",
+        "An oil spill after a collision.",
+        OIL,
+        {"distance_coast_nm": 1.5, "water_depth_m": 12, "oil_type": "crude, fresh"},
+        "boom",
+    ),
+    (
+        "ship rtf",
+        "maritime",
+        "A passenger ferry reports a fire.",
+        S,
+        {"fire": "out of control in the car deck", "list_deg": 12},
+        "ab",
+    ),
+    (
+        "tsunami rtf",
+        "earthquake",
+        "An earthquake struck offshore near the island.",
+        E_TS,
+        {"magnitude": 6.9, "shaking_duration_s": 45, "location": "coastal town"},
+        "high",
+    ),
+    (
+        "lces rtf",
+        "wildfire",
+        "Crew 3 is building line on the east flank.",
+        W_LCES,
+        {"lookout": "lost contact", "escape_route": "cut by a spot fire"},
+        "wd",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "factors", "want"),
+    [pytest.param(t, d, a, f, w, id=n) for n, t, d, a, f, w in CASES4],
+)
+def test_decision_point_fourth_round(
+    type_: str,
+    text: str,
+    alts: list[tuple[str, str, str]],
+    factors: dict[str, object],
+    want: str,
+) -> None:
+    assert doctrine_evidence(scenario(type_, text, alts, factors)).recommended == want

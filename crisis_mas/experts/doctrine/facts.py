@@ -18,6 +18,7 @@ import yaml
 
 from crisis_mas.experts.doctrine.quantities import (
     AMBULANCES,
+    CASUALTIES,
     MAGNITUDE,
     Facts,
     digits,
@@ -164,6 +165,8 @@ def extract_facts(s: Scenario) -> Facts:
         facts.set("ambulances", float(max(amb)), "ambulances on scene")
     if s.casualties:
         facts.set("casualties", float(s.casualties), f"casualties: {s.casualties}")
+    for m in CASUALTIES.finditer(text):
+        facts.set("casualties", float(m.group(1) or m.group(2)), m.group(0))
     for name, (cues, groups, negation) in _cue_table().items():
         hits = find(text, cues, negation)
         if hits:

@@ -171,6 +171,12 @@ AMBULANCES = re.compile(
     r"(\d+)[ \t]+(?:\w+[ \t]+){0,2}(?:ambulances?|ασθενοφορ\w*)"
     r"|(?:ambulances?|ασθενοφορ\w*)[^\n.;:]{0,25}:[ \t]*(\d+)"
 )
+# "35 injured", "28 τραυματίες", "injured 9 people": how many casualties the text reports.
+CASUALTIES = re.compile(
+    r"(\d+)[ \t]+(?:\w+[ \t]+){0,2}(?:injured|casualties|wounded|patients|hurt|τραυματι\w*)\b"
+    r"|(?:injur\w*|hurt|wound\w*|τραυματισ\w*)[ \t]+(\d+)[ \t]+(?:people|persons|passengers|"
+    r"workers|pilgrims|fans|spectators|ατομα|επιβατ\w*|εργαζομεν\w*)"
+)
 _WIND_SPEED_CUE = re.compile(r"(wind|gust|ανεμ|ριπ)\w*[^.;]{0,30}$")
 
 
