@@ -1095,3 +1095,18 @@ def test_decision_point_fourth_round(
     want: str,
 ) -> None:
     assert doctrine_evidence(scenario(type_, text, alts, factors)).recommended == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "A light tremor of magnitude 3.9 was felt in the seaside town; it lasted a few "
+            "seconds and no damage was reported.",
+            "home",
+        ),
+        ("A strong earthquake of magnitude 7.0 shook the seaside town for 40 seconds.", "high"),
+    ],
+)
+def test_light_tremor_is_no_tsunami_warning(text: str, want: str) -> None:
+    assert pick("earthquake", text, E_TS) == want
