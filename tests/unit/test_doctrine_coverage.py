@@ -1110,3 +1110,101 @@ def test_decision_point_fourth_round(
 )
 def test_light_tremor_is_no_tsunami_warning(text: str, want: str) -> None:
     assert pick("earthquake", text, E_TS) == want
+
+
+# Fifth round: ammonia long vs short release, a car in a flooded river, heat, burned children.
+EV3 = [
+    (
+        "ev",
+        "Evacuate the neighbourhood",
+        "Police go door to door and move residents out to the sports hall.",
+    ),
+    (
+        "sip",
+        "Tell residents to stay indoors",
+        "112 message: stay indoors, close windows, switch off air-conditioning.",
+    ),
+]
+SW = [
+    (
+        "wade",
+        "Two firefighters wade across",
+        "Firefighters link arms and wade across the flooded road to reach the car.",
+    ),
+    ("boat", "Flood rescue boat", "A tethered rescue boat crosses to the car."),
+    ("heli", "Helicopter", "A helicopter hoists the driver from the car roof."),
+]
+HEAT2 = [
+    (
+        "centres",
+        "Open cooling centres and check on the elderly",
+        "Municipal air-conditioned halls open and social services phone or visit elderly people "
+        "living alone.",
+    ),
+    ("nothing", "Routine operations", "No special measures."),
+]
+BURN = [
+    ("bc", "Burn centre", "The two severely burned children are flown to the burn unit in Athens."),
+    ("local", "Local health centre", "All go to the local health centre."),
+]
+CASES6 = [
+    (
+        "nh3 overturn",
+        "hazmat",
+        "A truck carrying anhydrous ammonia overturned; a large amount is leaking steadily and "
+        "will keep leaking for hours. The wind carries the vapour towards a neighbourhood 2 km "
+        "away, which it will reach in about 40 minutes.",
+        EV3,
+        "ev",
+    ),
+    (
+        "nh3 puff",
+        "hazmat",
+        "A small ammonia cylinder burst in a workshop; the release lasted seconds and the "
+        "vapour cloud is already passing over the neighbouring houses.",
+        EV3,
+        "sip",
+    ),
+    (
+        "car ford",
+        "flood",
+        "A car was swept off the ford by the flooded river and is stuck 30 metres from the bank "
+        "in fast-moving water.",
+        SW,
+        "boat",
+    ),
+    (
+        "car ford2",
+        "flood",
+        "A car is stuck 30 metres from the bank in the flooded river; uprooted trees and debris "
+        "prevent any boat from approaching.",
+        SW,
+        "heli",
+    ),
+    (
+        "heatwave",
+        "heat",
+        "Day four of a heatwave: 44 °C in the afternoon and 31 °C at night; many elderly people "
+        "live alone without air-conditioning.",
+        HEAT2,
+        "centres",
+    ),
+    (
+        "burn kids",
+        "mass_casualty",
+        "A gas explosion in a taverna: two children have full-thickness burns over 35% of their "
+        "bodies.",
+        BURN,
+        "bc",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "want"),
+    [pytest.param(t, d, a, w, id=n) for n, t, d, a, w in CASES6],
+)
+def test_decision_point_fifth_round(
+    type_: str, text: str, alts: list[tuple[str, str, str]], want: str
+) -> None:
+    assert pick(type_, text, alts) == want

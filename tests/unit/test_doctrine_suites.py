@@ -24,13 +24,15 @@ TUNED = (
     "counterfactual_heldout2_2026-12-03",
     "counterfactual_heldout3_2026-12-03",
 )
-# suite -> (at least right, at most wrong), as measured 2026-12-03 before the rule book was
-# broadened (right / silent / wrong: 26/0/0, 19/0/1, 16/0/0, 8/7/1, bundled 8/0/0).
+# suite -> (at least right, at most wrong). Measured 2026-12-03 before the rule book was broadened
+# (right / silent / wrong: 26/0/0, 19/0/1, 16/0/0, 8/7/1, bundled 8/0/0) and raised to the figures
+# of the freeze commit (26/0/0, 20/0/0, 16/0/0, 16/0/0, bundled 8/0/0). All four counterfactual
+# suites were read while broadening it, so these are regression floors, not held-out figures.
 FLOORS: dict[str, tuple[int, int]] = {
     "counterfactual": (26, 0),
-    "counterfactual_heldback_2026-12-03": (19, 1),
+    "counterfactual_heldback_2026-12-03": (20, 0),
     "counterfactual_heldout2_2026-12-03": (16, 0),
-    "counterfactual_heldout3_2026-12-03": (8, 1),
+    "counterfactual_heldout3_2026-12-03": (16, 0),
     "bundled": (8, 0),
 }
 
