@@ -23,6 +23,7 @@ TUNED = (
     "counterfactual_heldback_2026-12-03",
     "counterfactual_heldout2_2026-12-03",
     "counterfactual_heldout3_2026-12-03",
+    "counterfactual_heldout4_2026-12-03",
 )
 # suite -> (at least right, at most wrong). Measured 2026-12-03 before the rule book was broadened
 # (right / silent / wrong: 26/0/0, 19/0/1, 16/0/0, 8/7/1, bundled 8/0/0) and raised to the figures
@@ -33,6 +34,7 @@ FLOORS: dict[str, tuple[int, int]] = {
     "counterfactual_heldback_2026-12-03": (20, 0),
     "counterfactual_heldout2_2026-12-03": (16, 0),
     "counterfactual_heldout3_2026-12-03": (16, 0),
+    "counterfactual_heldout4_2026-12-03": (30, 0),
     "bundled": (8, 0),
 }
 

@@ -19,6 +19,7 @@ import yaml
 from crisis_mas.experts.doctrine.quantities import (
     AMBULANCES,
     CASUALTIES,
+    GCS,
     MAGNITUDE,
     Facts,
     digits,
@@ -151,6 +152,25 @@ def _hazmat(s: Scenario, text: str, facts: Facts) -> None:
         facts.set("toxic_gas", True, f"{name}: TIH")
 
 
+# A stated fact that cancels a weaker cue read elsewhere in the text: the official "no tsunami
+# threat" cancels a bare mention of the warning centre, a fire burning somewhere cancels "the tank
+# is not yet burning", and "no serious injuries" cancels a severity word read from its label.
+_CANCELS = (
+    ("no_tsunami_threat", "tsunami_warning"),
+    ("fire_involved", "no_fire"),
+    ("no_severe_injuries", "severe_trauma"),
+    ("no_heat_symptoms", "altered_mental"),
+    ("position_unknown", "position_known"),
+)
+
+
+def _overrides(facts: Facts) -> None:
+    for stronger, weaker in _CANCELS:
+        if facts.get(stronger):
+            facts.values.pop(weaker, None)
+            facts.evidence.pop(weaker, None)
+
+
 def extract_facts(s: Scenario) -> Facts:
     """All facts the rules can read from one scenario."""
     from crisis_mas.experts.catalogue import families_of
@@ -174,6 +194,10 @@ def extract_facts(s: Scenario) -> Facts:
             facts.set(name, True, text[max(0, h.start() - 40) : h.end() + 40])
         elif (sent := _sentence_hit(text, groups, negation)) is not None:
             facts.set(name, True, sent)
+    gcs = [int(m.group(1)) for m in GCS.finditer(text) if 3 <= int(m.group(1)) <= 15]
+    if gcs:
+        facts.set("gcs", float(min(gcs)), "lowest GCS reported", "min")
+    _overrides(facts)
     if facts.get("water_reactive_text"):
         facts.set("water_reactive", True, facts.evidence["water_reactive_text"])
     amb_n, cas_n = facts.get("ambulances"), facts.get("casualties")

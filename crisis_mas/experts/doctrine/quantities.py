@@ -59,7 +59,7 @@ _UNITS: list[tuple[str, str, float]] = [
     (r"hours?\b|hrs?\b|h\b|ωρ\w*", "time", 60.0),
     (r"minutes?\b|mins?\b|λεπτ\w*", "time", 1.0),
     (r"seconds?\b|secs?\b|s\b|δευτερολεπτ\w*", "time", 1 / 60),
-    (r"°\s?c\b|degrees? c\w*|βαθμ\w* κελσιου", "temperature", 1.0),
+    (r"°\s?c\b|degrees? c\w*|βαθμ\w* κελσιου|c\b", "temperature", 1.0),
 ]
 _QTY = re.compile(_RANGE + r"[ \t]*(" + "|".join(u for u, _, _ in _UNITS) + r")")
 _UNIT_RES = [(re.compile(u), d, f) for u, d, f in _UNITS]
@@ -159,8 +159,22 @@ _NUMBER_FACTS = (
         ("(rectal|core|body|tympanic) temperature", "(his|her|their) temperature"),
         window=30,
     ),
+    _NumberFact(
+        "indoor_temp_c",
+        "temperature",
+        (
+            "(indoor|room|ward) temperatures?",
+            "temperatures? (inside|indoors|in the (rooms|wards|flats|home))",
+            "θερμοκρασια (θαλαμων|δωματιων|στουσ θαλαμουσ|στα δωματια|εσωτερικ\\w*)",
+        ),
+        window=30,
+    ),
     _NumberFact("density_ppm2", "density"),
     _NumberFact("wind_bft", "beaufort"),
+)
+# "GCS 7", "Glasgow Coma Scale 13", "GCS: 15": the lowest score the text reports.
+GCS = re.compile(
+    r"(?:\bgcs|glasgow(?: coma)?(?: scale)?|γλασκωβη)\W{0,3}(?:score\W{0,2})?(\d{1,2})\b"
 )
 MAGNITUDE = re.compile(
     r"(?:magnitude (?:of )?|μεγεθουσ )(\d(?:[.,]\d)?)\b|\bmw? ?(\d[.,]\d)\b"

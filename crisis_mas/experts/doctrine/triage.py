@@ -23,6 +23,11 @@ _WHO_EL = re.compile(
     r"\bπρωτ\w*\s+(?:τον|την|το|τη|τουσ|τισ|τα|ο|η)\s+([\w -]+?)\s*(?:[.,;]|$)"
     r"|\b(?:ο|η|το|τον|την|τη)\s+([\w -]+?)\s+πρωτ\w*"
 )
+# "First ambulance takes the front passenger", "the helicopter takes the climber first".
+_WHO_TAKES = re.compile(
+    r"\b(?:first|only|next)\s+(?:ambulance|helicopter|boat|vehicle|stretcher)\s+"
+    r"(?:takes|carries|is for|goes to|for)\s+(?:the\s+|a\s+)?([\w -]+?)\s*(?:[.,;(]|$)"
+)
 _STOP = {"the", "a", "an", "casualty", "patient", "injured", "of", "to", "from", "τραυματια"}
 _VERBS = {"goes", "go", "is", "leaves", "transported", "taken", "evacuated", "flown", "moved"}
 _RR = re.compile(
@@ -36,7 +41,7 @@ _REFILL = re.compile(r"(?:refill|επαναπληρωσ\w*)\D{0,15}(\d+(?:[.,]\d
 def casualty_label(alternative_name: str) -> str | None:
     """The casualty an alternative's name says goes first ("van driver"), if it names one."""
     text = fold(alternative_name)
-    m = _WHO.search(text)
+    m = _WHO.search(text) or _WHO_TAKES.search(text)
     found = m.group(1) if m else None
     if found is None and (g := _WHO_EL.search(text)):
         found = g.group(1) or g.group(2)
