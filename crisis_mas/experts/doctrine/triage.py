@@ -14,7 +14,10 @@ import re
 from crisis_mas.experts.textmatch import find, fold
 from crisis_mas.scenario import Scenario
 
-SOURCE = "START triage (knowledge: start-triage): RPM, '30 - 2 - can do'"
+SOURCE = (
+    "START triage (knowledge: start-triage): RPM, '30 - 2 - can do'; JumpSTART for children 1-8"
+    " (Romig 2002: respirations under 15 or over 45 are immediate)"
+)
 PRIORITY = {"red": 3, "yellow": 2, "green": 1, "black": 0}
 # "Transport the van driver first", "Fly the climber out first": the named casualty.
 _WHO = re.compile(r"\b(?:the|a|an)\s+([\w -]+?)\s+(?:out\s+|away\s+|off\s+)?first\b")
@@ -68,6 +71,22 @@ def _about(text_lines: list[str], label: str) -> str:
     return " ".join(out)
 
 
+# JumpSTART applies to children of about 1 to 8 years: "a 4-year-old boy", «παιδί 6 ετών».
+_CHILD = re.compile(
+    r"\b[1-8][- ]?(?:year|yr)s?[- ]old\b|\b(?:toddler|preschool\w*|νηπι\w*)"
+    r"|\b(?:παιδι|αγορι|κοριτσι)\w* [1-8] (?:ετων|χρονων)"
+)
+
+
+def _is_young_child(text: str) -> bool:
+    return bool(_CHILD.search(text))
+
+
+def _rr_red(rate: int, child: bool) -> bool:
+    """START: over 30 a minute is immediate; JumpSTART (child 1-8): under 15 or over 45."""
+    return rate < 15 or rate > 45 if child else rate > 30
+
+
 def start_colour(text: str) -> str | None:
     """START category from what is said about one casualty (None if nothing is said)."""
     t = fold(text)
@@ -111,10 +130,10 @@ def start_colour(text: str) -> str | None:
     ):
         return "red"
     m = _RR.search(t)
-    if m and int(m.group(1)) > 30:
+    if m and _rr_red(int(m.group(1)), _is_young_child(t)):
         return "red"
-    m = _REFILL.search(t)
-    if m and float(m.group(1).replace(",", ".")) > 2:
+    refill = _REFILL.search(t)
+    if refill and float(refill.group(1).replace(",", ".")) > 2:
         return "red"
     if find(
         t,
