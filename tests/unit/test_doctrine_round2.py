@@ -332,3 +332,56 @@ def test_heat_stroke_casualty_is_cooled_before_population_measures() -> None:
         ("hall", "Cooled hall", "Take him to an air-conditioned municipal hall with fluids."),
     ]
     assert pick("heat", text, alts) == "cool"
+
+
+MORE = [
+    (
+        "bleve 128",
+        "hazmat",
+        "A road tanker of petrol is burning under the flyover; flames are licking the tank and "
+        "the relief valve is getting louder.",
+        [
+            ("pull", "Pull back", "Withdraw all crews and isolate 800 m; unmanned monitors."),
+            ("cool", "Go in", "Entry team closes the valve from close range."),
+        ],
+        "pull",
+    ),
+    (
+        "counter flow",
+        "crowd",
+        "After the fireworks, fans leaving the stadium collide with fans arriving for the second "
+        "show; two streams meet in the underpass.",
+        [
+            ("stop", "Stop the inflow", "Stop the inflow at the turnstiles and open all exits."),
+            ("mon", "Monitor", "Keep monitoring on CCTV; the event continues."),
+        ],
+        "stop",
+    ),
+    (
+        "greek gas",
+        "earthquake",
+        "Μετά τον σεισμό μυρίζει γκάζι στην πολυκατοικία.",
+        [
+            ("gas", "Κλείσιμο παροχής", "Shut off the main gas valve of the block."),
+            ("back", "Επιστροφή", "Residents go back inside."),
+        ],
+        "gas",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "alts", "want"),
+    [pytest.param(t, d, a, w, id=n) for n, t, d, a, w in MORE],
+)
+def test_round2_more_decision_points(type_: str, text: str, alts: Alts, want: str) -> None:
+    assert pick(type_, text, alts) == want
+
+
+def test_radiological_source_is_isolated() -> None:
+    text = "A courier van carrying an industrial iridium-192 radiography source crashed."
+    alts: Alts = [
+        ("cordon", "Cordon", "Isolate the area 100 m around the van, upwind."),
+        ("in", "Rush in", "Workers rush in without protective equipment to recover it."),
+    ]
+    assert pick("hazmat", text, alts) == "cordon"
