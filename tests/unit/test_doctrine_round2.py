@@ -385,3 +385,26 @@ def test_radiological_source_is_isolated() -> None:
         ("in", "Rush in", "Workers rush in without protective equipment to recover it."),
     ]
     assert pick("hazmat", text, alts) == "cordon"
+
+
+OIL: Alts = [
+    ("disp", "Dispersant", "Spray approved dispersant from aircraft on the slick."),
+    ("mech", "Booms and skimmers", "Contain the oil with booms and recover it with skimmers."),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Fresh crude oil leaks 35 km offshore over water 400 m deep; no sensitive sites.", "disp"),
+        ("Heavy, emulsified fuel oil 35 km offshore over water 400 m deep.", "mech"),
+        ("Crude oil leaks 2 km offshore in water 12 m deep, next to a marine park.", "mech"),
+    ],
+)
+def test_dispersant_window_with_distance_in_kilometres(text: str, want: str) -> None:
+    assert pick("maritime", text, OIL) == want
+
+
+def test_entry_gates_closed_because_full_is_not_a_blocked_exit() -> None:
+    f = facts("crowd", "The entry gates were closed at 20:00 because the square was full.")
+    assert "exit_blocked" not in f

@@ -130,6 +130,16 @@ _NUMBER_FACTS = (
         ("(off|from|south|north|east|west)",),
         "min",
     ),
+    # "40 km offshore", "12 km off the coast": the same distance written in kilometres.
+    _NumberFact(
+        "distance_coast_nm",
+        "length",
+        ("distance (to|from) (the )?(coast|nearest land)",),
+        ("(offshore|off the (coast|island|mainland)|from the (coast|nearest land|mainland))",),
+        "min",
+        1 / 1852,
+        window=20,
+    ),
     _NumberFact(
         "time_to_impact_min",
         "time",
