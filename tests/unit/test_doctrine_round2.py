@@ -408,3 +408,23 @@ def test_dispersant_window_with_distance_in_kilometres(text: str, want: str) -> 
 def test_entry_gates_closed_because_full_is_not_a_blocked_exit() -> None:
     f = facts("crowd", "The entry gates were closed at 20:00 because the square was full.")
     assert "exit_blocked" not in f
+
+
+def test_flames_are_n_m_long_is_a_flame_length_not_a_front_distance() -> None:
+    f = facts("wildfire", "Flames are 9 m long in the pine stand.")
+    assert f.get("flame_length_m") == 9.0 and "front_distance_km" not in f
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Flames are 10 m long; the crew's safety zone is a clearing 25 m across.", "out"),
+        ("Flame lengths 1 m; the safety zone is a burned area 300 m across.", None),
+    ],
+)
+def test_safety_zone_against_flame_length(text: str, want: str | None) -> None:
+    alts: Alts = [
+        ("stay", "Continue", "The crew continues cutting line on the flank."),
+        ("out", "Leave", "The crew leaves the line and drives out to the lake shore."),
+    ]
+    assert pick("wildfire", text, alts) == want

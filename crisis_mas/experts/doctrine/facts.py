@@ -200,6 +200,9 @@ def extract_facts(s: Scenario) -> Facts:
     _overrides(facts)
     if facts.get("water_reactive_text"):
         facts.set("water_reactive", True, facts.evidence["water_reactive_text"])
+    sz, fl = facts.get("safety_zone_m"), facts.get("flame_length_m")
+    if isinstance(sz, float) and isinstance(fl, float) and fl > 0:
+        facts.set("safety_zone_flame_ratio", round(sz / fl, 2), "safety zone / flame length")
     amb_n, cas_n = facts.get("ambulances"), facts.get("casualties")
     if isinstance(amb_n, float) and isinstance(cas_n, float) and amb_n > 0:
         facts.set("casualties_per_ambulance", round(cas_n / amb_n, 2), "casualties / ambulances")

@@ -85,7 +85,7 @@ _NUMBER_FACTS = (
         (
             "fire front",
             "front\\b",
-            "(fire|blaze|flames|wildfire) (is|are|was|lies|has reached|remains)( still| now)?",
+            "(fire|blaze|wildfire) (is|are|was|lies|has reached|remains)( still| now)?",
             "μετωπ\\w*",
             "φωτια (απεχει|βρισκεται|ειναι)",
         ),
@@ -96,7 +96,17 @@ _NUMBER_FACTS = (
         "min",
         0.001,
     ),
-    _NumberFact("flame_length_m", "length", ("flame\\w*", "φλογ\\w*"), window=40),
+    _NumberFact(
+        "flame_length_m", "length", ("flame\\w*", "φλογ\\w*"), ("(long|high|tall)\\b",), window=40
+    ),
+    _NumberFact(
+        "safety_zone_m",
+        "length",
+        ("safety zones?( is| of| about| only| measures)*", "ζωνη ασφαλειασ"),
+        ("(wide|across|in diameter|radius)",),
+        "min",
+        window=40,
+    ),
     _NumberFact("spotting_m", "length", ("spot\\w*", "embers?", "καυτρ\\w*"), window=50),
     _NumberFact(
         "water_depth_m",
