@@ -428,3 +428,21 @@ def test_safety_zone_against_flame_length(text: str, want: str | None) -> None:
         ("out", "Leave", "The crew leaves the line and drives out to the lake shore."),
     ]
     assert pick("wildfire", text, alts) == want
+
+
+def test_approach_upwind_not_downwind() -> None:
+    text = "An ammonia line has ruptured at a cold store; wind from the west at 15 km/h."
+    alts: Alts = [
+        (
+            "down",
+            "Shortest road",
+            "Engines approach from the east side, downwind, the quickest way.",
+        ),
+        ("up", "Upwind", "Engines approach from the west, upwind and uphill, and stage there."),
+    ]
+    assert pick("hazmat", text, alts) == "up"
+
+
+def test_an_overloaded_phone_network_is_no_overcrowded_boat() -> None:
+    assert "overcrowded_boat" not in facts("crowd", "The mobile network is overloaded.")
+    assert "exit_blocked" not in facts("crowd", "The exit road is blocked by a lorry.")
