@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import crisis_mas.assess.outcome as outcome
+from crisis_mas.assess.baselines import BaselineMemo
 from crisis_mas.assess.events import EventSink, ProgressEvent, emit
 from crisis_mas.assess.generation import GROUNDING_FLAG, HAZMAT_FLAG, AnswerBatch, ExpertCall
 from crisis_mas.assess.inputs import check_size, guard_block
@@ -72,6 +73,8 @@ class Assessor:
         _register_roster(self.profiles.values())
         self._retriever: Any = None
         self._tracer: Any = None
+        # Content-free calibration scores hold no scenario fact: scored once per process.
+        self.baselines = BaselineMemo()
 
     # -- optional collaborators (RAG, tracing, scenario fact checks) ----------------------------
     def retriever(self) -> Any:
@@ -188,7 +191,15 @@ class Assessor:
         t = time.perf_counter()
         event("scoring")
         assessments = score_answers(
-            self.config, self.pool, scenario, profiles, answers, passages, run_id, adapters
+            self.config,
+            self.pool,
+            scenario,
+            profiles,
+            answers,
+            passages,
+            run_id,
+            adapters,
+            self.baselines,
         )
         for a in assessments:
             event(

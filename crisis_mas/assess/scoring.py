@@ -11,6 +11,7 @@ the same alternatives (`agents.belief_calibration`). Catalogue action: one batch
 
 from __future__ import annotations
 
+from crisis_mas.assess.baselines import BaselineMemo
 from crisis_mas.assess.generation import HAZMAT_FLAG, ExpertCall, hazard_tags
 from crisis_mas.config import AppConfig
 from crisis_mas.experts.assessment import (
@@ -167,9 +168,10 @@ def score_answers(
     passages: dict[str, list[dict]],
     run_id: str,
     adapters: dict[str, AdapterRef],
+    baselines: BaselineMemo | None = None,
 ) -> list[Assessment]:
     """One batched scoring call for every answer in format (plus one batched catalogue choice);
-    an Assessment per expert."""
+    an Assessment per expert. Calibration baselines already in `baselines` are not re-scored."""
     ids = sorted(scenario.alternative_ids)
     scorable = [p for p in profiles if state[p.id].parsed is not None]
     tags = {"run_id": run_id, "prompt_version": str(prompt_version()), **hazard_tags(scenario)}
@@ -178,7 +180,8 @@ def score_answers(
     score_error = None
     if reqs:
         try:
-            results = pool.score(reqs)
+            memoisable = {b for _, b in where.values() if b is not None}
+            results = baselines.score(pool, reqs, memoisable) if baselines else pool.score(reqs)
         except ModelPoolError as err:
             score_error = str(err)
     chosen = (
