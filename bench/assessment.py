@@ -157,8 +157,20 @@ def _run(assessor: Any, rec: Any, scen: Any, sid: str, i: int) -> dict:
         completion_tokens=sum(r.completion_tokens for c in gens for r in c["results"]),
         first_batch_prompt_tokens=sum(r.prompt_tokens for r in first["results"]),
         first_batch_completion=[r.completion_tokens for r in first["results"]],
+        calls=[_call_row(c) for c in rec.calls],
     )
     return dict(row, _first=first)
+
+
+def _call_row(call: dict) -> dict:
+    """One engine call of a run: its kind, what its requests were for, size, time, tokens."""
+    return dict(
+        kind=call["kind"],
+        purpose=",".join(sorted({q.tags.get("kind", "?") for q in call["requests"]})),
+        requests=len(call["requests"]),
+        seconds=round(call["seconds"], 3),
+        prompt_tokens=sum(r.prompt_tokens for r in call["results"]),
+    )
 
 
 def _print_run(name: str, r: dict) -> None:
@@ -171,6 +183,14 @@ def _print_run(name: str, r: dict) -> None:
         f"{name:8} {stages}  | bound {r['bound_s']:6.2f} (prefill {r['bound_prefill_s']:.2f})"
         f"  ratio {r['ratio']:.2f}x  | gen calls {r['generate_calls']}, score calls "
         f"{r['score_calls']}, statuses {','.join(sorted(set(r['statuses'])))}"
+    )
+    print(
+        "         engine calls: "
+        + "; ".join(
+            f"{c['kind']}[{c['purpose']} x{c['requests']}] {c['seconds']:.2f}s"
+            f" {c['prompt_tokens']} prompt tok"
+            for c in r["calls"]
+        )
     )
 
 
