@@ -181,7 +181,10 @@ def score_answers(
     if reqs:
         try:
             memoisable = {b for _, b in where.values() if b is not None}
-            results = baselines.score(pool, reqs, memoisable) if baselines else pool.score(reqs)
+            if baselines is not None:
+                results = baselines.score(pool, reqs, memoisable)
+            else:
+                results = pool.score(reqs)
         except ModelPoolError as err:
             score_error = str(err)
     chosen = (

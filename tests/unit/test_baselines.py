@@ -76,3 +76,39 @@ def test_the_memo_is_bounded() -> None:
     assert len(memo) == 2
     memo.score(pool, [_req("N/A 0")], {0})  # evicted: scored again
     assert pool.sent[-1] == ["N/A 0"]
+
+
+def test_score_answers_sends_each_baseline_once_across_runs() -> None:
+    """Through the scoring stage itself: the second run scores its answers, not the baselines
+    again (the memo starts empty, and an empty memo must still be used)."""
+    from crisis_mas.assess.generation import ExpertCall
+    from crisis_mas.assess.scoring import score_answers
+    from crisis_mas.config import AppConfig
+    from crisis_mas.experts.assessment import ParsedAnswer
+    from crisis_mas.experts.profiles import load_profiles
+    from crisis_mas.pool.types import GenerationResult
+    from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
+
+    cfg = AppConfig()
+    cfg = cfg.model_copy(
+        update={"agents": cfg.agents.model_copy(update={"catalogue_choice": False})}
+    )
+    profiles = [load_profiles()[e] for e in ("fire", "police")]
+    base = load_scenario(bundled_scenarios_dir() / "evia_wildfire.json")
+    pool, memo = CountingPool(), BaselineMemo()
+    sent = []
+    for run in ("r1", "r2"):
+        scen = base.model_copy(update={"id": f"evia-{run}"})
+        state = {
+            p.id: ExpertCall(
+                result=GenerationResult(request_id=run, text=f"Rationale: {run} {p.id}"),
+                parsed=ParsedAnswer(
+                    rationale="r" * 12, key_concerns=["c"], immediate_actions=["a"]
+                ),
+            )
+            for p in profiles
+        }
+        out = score_answers(cfg, pool, scen, profiles, state, {}, run, {}, memo)
+        assert [a.status for a in out] == ["ok", "ok"]
+        sent.append(len(pool.sent[-1]))
+    assert sent == [4, 2]  # answer + baseline per expert, then the answers alone
