@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crisis_mas.pool.backends.vllm_scoring import (
+    cached_score_params,
+    collect_scores,
+    exact_score_params,
+    fill_from_siblings,
+    row_sums,
+    score_jobs,
+    token_logprobs,
+    unique_contexts,
+    warm_params,
+)
 from crisis_mas.pool.base import ModelPool, ModelPoolError
-from crisis_mas.pool.chat_template import continuation_token_ids, prompt_text, render_chat
+from crisis_mas.pool.chat_template import prompt_text
 from crisis_mas.pool.config import ModelConfig
 from crisis_mas.pool.embedded import offline_by_default, resolve_base
 from crisis_mas.pool.types import (
@@ -28,6 +39,8 @@ from crisis_mas.pool.types import (
     ScoreRequest,
     ScoreResult,
 )
+
+log = logging.getLogger("crisis_mas.pool.vllm")
 
 _MP_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
 
@@ -214,11 +227,15 @@ class VLLMPool(ModelPool):
                 lora_request=loras,
                 use_tqdm=False,
             )
-            redo = [
-                k
-                for k, (o, j) in enumerate(zip(outs, jobs, strict=True))
-                if not has_logprobs(o, j.start)
-            ]
+            rows = [token_logprobs(o, j) for o, j in zip(outs, jobs, strict=True)]
+            filled = fill_from_siblings(jobs, rows)
+            redo = [k for k, row in enumerate(rows) if None in row]
+            log.debug(
+                "scoring: %d continuations, %d positions from siblings, %d again",
+                len(jobs),
+                filled,
+                len(redo),
+            )
             if redo:
                 again = llm.generate(
                     [TokensPrompt(prompt_token_ids=jobs[k].ids) for k in redo],
@@ -226,14 +243,12 @@ class VLLMPool(ModelPool):
                     lora_request=[loras[k] for k in redo],
                     use_tqdm=False,
                 )
-                outs = list(outs)
                 for k, o in zip(redo, again, strict=True):
-                    outs[k] = o
+                    rows[k] = token_logprobs(o, jobs[k])
         except Exception as err:
             raise ModelPoolError(f"vLLM scoring failed: {err}") from err
         wall_ms = (time.perf_counter() - t0) * 1000
-        sums = [continuation_logprob(o, j) for o, j in zip(outs, jobs, strict=True)]
-        return collect_scores(requests, jobs, sums, [wall_ms] * len(jobs))
+        return collect_scores(requests, jobs, row_sums(rows), [wall_ms] * len(jobs))
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -273,99 +288,3 @@ def sampling_params(s: SamplingConfig) -> Any:
         ignore_eos=s.ignore_eos and not s.choices,
         structured_outputs=structured,
     )
-
-
-@dataclass
-class ScoreJob:
-    """One continuation to score: its token ids, where the continuation starts, its request."""
-
-    request: int
-    context: list[int]
-    continuation: list[int]
-
-    @property
-    def ids(self) -> list[int]:
-        return self.context + self.continuation
-
-    @property
-    def start(self) -> int:
-        return len(self.context)
-
-
-def score_jobs(tokenizer: Any, requests: list[ScoreRequest]) -> list[ScoreJob]:
-    """Every (request, continuation) pair, tokenised with the exact context/continuation split."""
-    jobs = []
-    for i, r in enumerate(requests):
-        context = render_chat(tokenizer, r.messages) + r.prefix
-        for cont in r.continuations:
-            ctx_ids, cont_ids = continuation_token_ids(tokenizer, context, cont)
-            jobs.append(ScoreJob(i, ctx_ids, cont_ids))
-    return jobs
-
-
-def unique_contexts(jobs: list[ScoreJob]) -> list[int]:
-    """One job index per distinct context shared by two or more continuations (to warm)."""
-    seen: dict[tuple[int, tuple[int, ...]], list[int]] = {}
-    for k, j in enumerate(jobs):
-        seen.setdefault((j.request, tuple(j.context)), []).append(k)
-    return [ks[0] for ks in seen.values() if len(ks) > 1]
-
-
-def warm_params() -> Any:
-    """A one-token pass that fills the prefix cache with a context's full blocks."""
-    from vllm import SamplingParams
-
-    return SamplingParams(max_tokens=1, temperature=0.0, detokenize=False)
-
-
-def cached_score_params() -> Any:
-    """Prompt logprobs, reading the prefix cache (only uncached positions are computed)."""
-    from vllm import SamplingParams
-
-    # detokenize=False: cached positions hold unset values that vLLM would try to decode.
-    return SamplingParams(
-        max_tokens=1,
-        temperature=0.0,
-        prompt_logprobs=0,
-        detokenize=False,
-        skip_reading_prefix_cache=False,
-    )
-
-
-def exact_score_params() -> Any:
-    """Prompt logprobs for every position (the cache is not read)."""
-    from vllm import SamplingParams
-
-    return SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
-
-
-def has_logprobs(output: Any, start: int) -> bool:
-    """Whether the engine returned a logprob for every prompt token from `start` on."""
-    ids, lps = output.prompt_token_ids, output.prompt_logprobs
-    if not lps or len(lps) < len(ids):
-        return False
-    return all(lps[i] is not None and ids[i] in lps[i] for i in range(start, len(ids)))
-
-
-def continuation_logprob(output: Any, job: ScoreJob) -> float:
-    ids, lps = output.prompt_token_ids, output.prompt_logprobs
-    return sum(lps[i][ids[i]].logprob for i in range(job.start, len(ids)))
-
-
-def collect_scores(
-    requests: list[ScoreRequest], jobs: list[ScoreJob], sums: list[float], ms: list[float]
-) -> list[ScoreResult]:
-    """Per-request results from per-continuation sums (same order as the requests)."""
-    out = []
-    for i, r in enumerate(requests):
-        ks = [k for k, j in enumerate(jobs) if j.request == i]
-        out.append(
-            ScoreResult(
-                request_id=r.request_id,
-                logprobs=[sums[k] for k in ks],
-                token_counts=[len(jobs[k].continuation) for k in ks],
-                prompt_tokens=len(jobs[ks[0]].context) if ks else 0,
-                latency_ms=max((ms[k] for k in ks), default=0.0),
-            )
-        )
-    return out
