@@ -30,6 +30,7 @@ class ScriptedPool(ModelPool):
         self.flags = flags or {}
         self.calls: list[list[str]] = []
         self.seen_messages: dict[str, list[str]] = {}
+        self.prefixes: dict[str, list[str]] = {}
 
     def generate(self, requests):  # noqa: ANN001, ANN201
         if requests and all(r.tags.get("kind") == "catalogue" for r in requests):
@@ -45,6 +46,7 @@ class ScriptedPool(ModelPool):
         for r in requests:
             e = r.tags["expert"]
             self.seen_messages.setdefault(e, []).append(r.messages[-1].content)
+            self.prefixes.setdefault(e, []).append(r.assistant_prefix)
             texts = self.script[e]
             if texts == ["RAISE"]:
                 raise ModelPoolError("engine died")
@@ -93,15 +95,32 @@ def test_invalid_output_is_retried_then_marked_fallback() -> None:
     assert pool.calls == [
         ["fire", "police", "medical"],
         ["fire", "police"],
-    ]  # one batch, then retry
+        ["police"],
+    ]  # one batch, then a retry of both, then a second retry of the one still out of format
     assert by["fire"].status == "ok" and by["fire"].attempts == 2
-    assert by["police"].status == "fallback"
+    assert by["police"].status == "fallback" and by["police"].attempts == 3
     assert "did not follow the assessment format" in by["police"].fallback_reason
     assert "doctrine prior" in by["police"].fallback_reason
     assert by["medical"].status == "ok" and by["medical"].attempts == 1
     # Continuations come in the canonical (sorted) order: the first has the highest log-prob.
     assert by["medical"].recommended == sorted(SCEN.alternative_ids)[0]
     assert set(by["medical"].beliefs) == set(SCEN.alternative_ids)
+
+
+def test_a_second_retry_continues_what_the_first_one_wrote() -> None:
+    """The first retry wrote concerns but no actions header; the second starts at that header
+    with the concerns it wrote, so the model only has to list actions."""
+    first = "Rationale: The ammonia cloud drifts south over the homes.\nkey points:\n- wind"
+    second = (
+        "Rationale: The ammonia cloud drifts south over the homes.\nKey concerns:\n"
+        "- plume over the school\nImmediately taking care:\n- water curtain"
+    )
+    pool = ScriptedPool({"police": [first, second, GOOD]})
+    r = _assessor(pool).run(SCEN, ["police"])
+    assert r.assessments[0].status == "ok" and r.assessments[0].attempts == 3
+    p0, p1, p2 = pool.prefixes["police"]
+    assert p1.endswith("Key concerns:\n- ")
+    assert p2.endswith("Key concerns:\n- plume over the school\nImmediate actions:\n- ")
 
 
 def test_engine_failure_marks_experts_failed_and_reports_them() -> None:
