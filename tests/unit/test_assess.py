@@ -30,7 +30,7 @@ class ScriptedPool(ModelPool):
         self.flags = flags or {}
         self.calls: list[list[str]] = []
         self.seen_messages: dict[str, list[str]] = {}
-        self.prefixes: dict[str, list[str]] = {}
+        self.prefixes_by_expert: dict[str, list[str]] = {}
 
     def generate(self, requests):  # noqa: ANN001, ANN201
         if requests and all(r.tags.get("kind") == "catalogue" for r in requests):
@@ -46,7 +46,7 @@ class ScriptedPool(ModelPool):
         for r in requests:
             e = r.tags["expert"]
             self.seen_messages.setdefault(e, []).append(r.messages[-1].content)
-            self.prefixes.setdefault(e, []).append(r.assistant_prefix)
+            self.prefixes_by_expert.setdefault(e, []).append(r.assistant_prefix)
             texts = self.script[e]
             if texts == ["RAISE"]:
                 raise ModelPoolError("engine died")
@@ -118,7 +118,7 @@ def test_a_second_retry_continues_what_the_first_one_wrote() -> None:
     pool = ScriptedPool({"police": [first, second, GOOD]})
     r = _assessor(pool).run(SCEN, ["police"])
     assert r.assessments[0].status == "ok" and r.assessments[0].attempts == 3
-    p0, p1, p2 = pool.prefixes["police"]
+    p0, p1, p2 = pool.prefixes_by_expert["police"]
     assert p1.endswith("Key concerns:\n- ")
     assert p2.endswith("Key concerns:\n- plume over the school\nImmediate actions:\n- ")
 
