@@ -257,6 +257,18 @@ class AsyncEngine:
             raise ModelPoolError("generation produced no output")
         yield _result(request, last, (time.perf_counter() - t0) * 1000)
 
+    async def _pass(
+        self, prompts: list[list[int]], params: Any, loras: list[Any], timeout_s: float
+    ) -> list[tuple[Any, float]]:
+        """One scoring pass: every prompt (token ids) under its adapter, concurrently."""
+        from vllm.inputs import TokensPrompt
+
+        calls = [
+            self._final(TokensPrompt(prompt_token_ids=ids), params, lora)
+            for ids, lora in zip(prompts, loras, strict=True)
+        ]
+        return await self._run_all(calls, timeout_s, "scoring")
+
     async def score(self, requests: list[ScoreRequest], timeout_s: float) -> list[ScoreResult]:
         """Sum of log-probabilities of each continuation after the prompt (prompt_logprobs):
         each distinct context is prefilled once into the prefix cache, then every continuation
@@ -264,54 +276,32 @@ class AsyncEngine:
         if not requests:
             return []
         self._require()
-        from vllm.inputs import TokensPrompt
-
         loras = [self._lora(r.adapter) for r in requests]
         jobs = score_jobs(self._tok, requests)
         for j in jobs:
             self._check_len(len(j.ids), "the scoring prompt")
         warm = unique_contexts(jobs)
         if warm:
-            await self._run_all(
-                [
-                    self._final(
-                        TokensPrompt(prompt_token_ids=jobs[k].context),
-                        warm_params(),
-                        loras[jobs[k].request],
-                    )
-                    for k in warm
-                ],
-                timeout_s,
-                "scoring",
+            contexts = [jobs[k].context for k in warm]
+            await self._pass(
+                contexts, warm_params(), [loras[jobs[k].request] for k in warm], timeout_s
             )
         # Prompt logprobs reading the prefix cache: exact for every position the engine computes
         # (vLLM skips the cache for prompt_logprobs by default, which would prefill each
         # continuation's whole context again). Positions read from the cache are filled from a
         # sibling continuation that computed them, or scored again without the cache.
-        outs = await self._run_all(
-            [
-                self._final(TokensPrompt(prompt_token_ids=j.ids), cached_score_params(), lora)
-                for j, lora in ((j, loras[j.request]) for j in jobs)
-            ],
-            timeout_s,
-            "scoring",
-        )
+        job_loras = [loras[j.request] for j in jobs]
+        outs = await self._pass([j.ids for j in jobs], cached_score_params(), job_loras, timeout_s)
         rows = [token_logprobs(o, j) for (o, _), j in zip(outs, jobs, strict=True)]
         ms = [m for _, m in outs]
         fill_from_siblings(jobs, rows)
         redo = [k for k, row in enumerate(rows) if None in row]
         if redo:
-            again = await self._run_all(
-                [
-                    self._final(
-                        TokensPrompt(prompt_token_ids=jobs[k].ids),
-                        exact_score_params(),
-                        loras[jobs[k].request],
-                    )
-                    for k in redo
-                ],
+            again = await self._pass(
+                [jobs[k].ids for k in redo],
+                exact_score_params(),
+                [job_loras[k] for k in redo],
                 timeout_s,
-                "scoring",
             )
             for k, (o, more) in zip(redo, again, strict=True):
                 rows[k], ms[k] = token_logprobs(o, jobs[k]), ms[k] + more
