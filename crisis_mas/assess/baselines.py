@@ -60,17 +60,11 @@ class BaselineMemo:
             self.misses += len(keys) - len(found)
         todo = [i for i in range(len(requests)) if i not in found]
         got = pool.score([requests[i] for i in todo]) if todo else []
-        out: list[ScoreResult | None] = [None] * len(requests)
+        fresh = dict(zip(todo, got, strict=True))  # a pool that lost a score fails here
         with self._lock:
-            for i, res in zip(todo, got, strict=True):
-                out[i] = res
-                if i in keys:
-                    self._scores[keys[i]] = res
-                    self._scores.move_to_end(keys[i])
+            for i in keys.keys() & fresh.keys():
+                self._scores[keys[i]] = fresh[i]
+                self._scores.move_to_end(keys[i])
             while len(self._scores) > self.size:
                 self._scores.popitem(last=False)
-        for i, res in found.items():
-            out[i] = res
-        if any(r is None for r in out):
-            raise RuntimeError("the model pool returned fewer scores than requests")
-        return [r for r in out if r is not None]
+        return [found[i] if i in found else fresh[i] for i in range(len(requests))]

@@ -200,9 +200,10 @@ class VLLMPool(ModelPool):
         A scoring context is the generation prompt plus the expert's answer, so its KV blocks
         are already cached from the generation: one short request per distinct context first
         (re)fills the cache, then each continuation computes only the uncached tail and its own
-        few tokens; prompt logprobs are read only from the continuation positions. A request
-        whose continuation tokens came from the cache (no logprobs there) is run again without
-        the cache, so every score is exact.
+        few tokens; prompt logprobs are read only from the continuation positions. A position
+        served from the cache (no logprob there) is taken from a sibling continuation that
+        computed it, and a continuation none covers is run again without the cache, so every
+        score is exact (`vllm_scoring.fill_from_siblings`).
         """
         if not requests:
             return []
