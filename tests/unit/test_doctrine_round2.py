@@ -4,34 +4,12 @@ our own (not copied from any eval suite), with the flipped fact that must flip o
 from __future__ import annotations
 
 import pytest
+from test_doctrine_coverage import pick, scenario
 
-from crisis_mas.experts.doctrine import doctrine_evidence
 from crisis_mas.experts.doctrine.facts import extract_facts
 from crisis_mas.experts.doctrine.triage import casualty_label, start_colour
-from crisis_mas.scenario import Scenario
 
-NEUTRAL = {c: 0.5 for c in ("effectiveness", "safety", "speed", "cost", "public_acceptance")}
 Alts = list[tuple[str, str, str]]
-
-
-def scenario(type_: str, description: str, alts: Alts) -> Scenario:
-    return Scenario.model_validate(
-        {
-            "id": "r2",
-            "type": type_,
-            "name": "Round two case",
-            "description": description,
-            "severity": 0.6,
-            "available_actions": [
-                {"id": i, "name": n, "description": d, "criteria_scores": NEUTRAL}
-                for i, n, d in alts
-            ],
-        }
-    )
-
-
-def pick(type_: str, description: str, alts: Alts) -> str | None:
-    return doctrine_evidence(scenario(type_, description, alts)).recommended
 
 
 def facts(type_: str, description: str) -> dict[str, float | bool]:
