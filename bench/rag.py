@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crisis_mas.embeddings import DEFAULT_EMBEDDER, MINILM, get_embedder  # noqa: E402
 from crisis_mas.paths import shared_data  # noqa: E402
 from crisis_mas.rag.config import RagConfig  # noqa: E402
-from crisis_mas.rag.embeddings import DEFAULT_EMBEDDER, MINILM, get_embedder  # noqa: E402
 from crisis_mas.rag.evals import SETS, kb_index_dir, load_qa  # noqa: E402
 from crisis_mas.rag.external import external_documents, external_sources  # noqa: E402
 from crisis_mas.rag.ingest import ingest  # noqa: E402

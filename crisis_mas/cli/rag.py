@@ -250,7 +250,7 @@ def eval_cmd(
 ) -> None:
     """hit@1, hit@5 and MRR@10 of vector, BM25 and hybrid retrieval on the QA sets."""
     with _user_errors():
-        from crisis_mas.rag.embeddings import EMBEDDERS
+        from crisis_mas.embeddings import EMBEDDERS
         from crisis_mas.rag.evals import SETS, run_set
 
         groups = {"all": list(SETS), "greek": ["kb-el", "kb-el-en", "heldout-el", "heldout-en"]}

@@ -3,7 +3,7 @@ reference window) and concept drift (a fresh eval run's accuracy against a store
 
 Both raise alerts through the ops alert mechanism (same `Alert` objects, throttle state in the
 store's `alert_state` table, same log/webhook notification). Embeddings come from the
-project's process-wide MiniLM (`crisis_mas.rag.embeddings.get_embedder`), never a second copy.
+project's process-wide MiniLM (`crisis_mas.embeddings.get_embedder`), never a second copy.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from crisis_mas.store.records import AlertStateRecord, ScenarioInput
 
 if TYPE_CHECKING:
     from crisis_mas.config import AppConfig
+    from crisis_mas.embeddings import Embedder
     from crisis_mas.evals.results import EvalRun
     from crisis_mas.monitor.alerts import Alert
-    from crisis_mas.rag.embeddings import Embedder
     from crisis_mas.scenario import Scenario
 
 EVAL_RUN_PREFIX = "eval-"  # the eval harness's run ids: not live inputs
@@ -124,7 +124,7 @@ def data_drift(
             message=f"data drift: {len(recent)} recent inputs, need {cfg.min_samples}",
         )
     if embedder is None:
-        from crisis_mas.rag.embeddings import get_embedder
+        from crisis_mas.embeddings import get_embedder
 
         embedder = get_embedder()
     d = centroid_distance(embedder.encode(recent), embedder.encode(reference))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from crisis_mas.embeddings import DEFAULT_EMBEDDER, Embedder, get_embedder
 from crisis_mas.errors import InputError
 from crisis_mas.paths import REPO_ROOT, home, shared_data
 from crisis_mas.rag.config import RagConfig
-from crisis_mas.rag.embeddings import DEFAULT_EMBEDDER, Embedder, get_embedder
 from crisis_mas.rag.external import external_documents, external_sources
 from crisis_mas.rag.ingest import FileWarning, IngestReport, ingest
 from crisis_mas.rag.retriever import Mode, Retriever

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from crisis_mas.embeddings import Embedder, get_embedder
 from crisis_mas.rag.chunking import chunk_document, embedding_text
 from crisis_mas.rag.config import RagConfig
 from crisis_mas.rag.documents import Document, DocumentError, iter_files, load_file
-from crisis_mas.rag.embeddings import Embedder, get_embedder
 from crisis_mas.rag.store import ChunkRecord, DocRecord, IndexFormatError, IndexStore
 
 log = logging.getLogger(__name__)

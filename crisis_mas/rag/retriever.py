@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from crisis_mas.embeddings import Embedder, get_embedder
 from crisis_mas.errors import InputError
 from crisis_mas.rag.chunking import embedding_text
 from crisis_mas.rag.config import RagConfig
-from crisis_mas.rag.embeddings import Embedder, get_embedder
 from crisis_mas.rag.glossary import translations
 from crisis_mas.rag.hits import (
     Hit,

@@ -160,7 +160,7 @@ def test_search_many_equals_per_query_search_in_one_embedding_call(tmp_path: Pat
 
 
 def test_thread_chooser_follows_measured_speed() -> None:
-    from crisis_mas.rag.embeddings import ThreadChooser
+    from crisis_mas.embeddings import ThreadChooser
 
     chooser = ThreadChooser(2, explore=8)
     picks = []

@@ -25,7 +25,7 @@ class Encoder(Protocol):
 
 def get_encoder() -> Encoder:
     """The process-wide sentence encoder: the RAG layer's, so one process holds one copy."""
-    from crisis_mas.rag.embeddings import get_embedder
+    from crisis_mas.embeddings import get_embedder
 
     return get_embedder()
 
