@@ -54,6 +54,9 @@ class CatalogueAction(BaseModel):
 
     id: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")
     name: str = Field(min_length=3)
+    # One line in our own words of what carrying it out looks like (what semantic matching
+    # compares an alternative's wording with, beside the name).
+    description: str = Field(default="", max_length=200)
     owner: Service
     # Other services that also carry it out (they are offered it too).
     partners: tuple[str, ...] = ()
