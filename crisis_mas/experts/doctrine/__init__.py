@@ -20,7 +20,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crisis_mas.errors import InputError
-from crisis_mas.experts.catalogue import families_of, load_catalogue, match_alternative
+from crisis_mas.experts.catalogue import families_of, load_catalogue
+from crisis_mas.experts.catalogue.semantic import DEFAULT as SEMANTIC_DEFAULT
+from crisis_mas.experts.catalogue.semantic import SemanticMatch, match_by_cue_or_meaning
 from crisis_mas.experts.doctrine.facts import Facts, extract_facts, situation_text
 from crisis_mas.experts.doctrine.triage import PRIORITY, SOURCE, start_priorities
 from crisis_mas.experts.textmatch import fold
@@ -139,12 +141,20 @@ class DoctrineEvidence(BaseModel):
         return "; ".join(parts)
 
 
-def doctrine_evidence(scenario: Scenario, temperature: float = 1.0) -> DoctrineEvidence:
-    """Apply the rule book (and START triage) to the scenario; beliefs = softmax(support / T)."""
+def doctrine_evidence(
+    scenario: Scenario,
+    temperature: float = 1.0,
+    semantic: SemanticMatch | None = SEMANTIC_DEFAULT,
+) -> DoctrineEvidence:
+    """Apply the rule book (and START triage) to the scenario; beliefs = softmax(support / T).
+    An alternative's actions are its cue matches, else its semantic match (`semantic`; None:
+    cues only)."""
     ids = sorted(scenario.alternative_ids)
     facts = extract_facts(scenario)
     families = families_of(scenario)
-    actions = {a.id: match_alternative(a) for a in scenario.available_actions}
+    actions = {
+        a.id: match_by_cue_or_meaning(a, families, semantic) for a in scenario.available_actions
+    }
     support = dict.fromkeys(ids, 0.0)
     hits: list[RuleHit] = []
     for rule in load_rules():
