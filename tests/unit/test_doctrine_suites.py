@@ -24,6 +24,7 @@ TUNED = (
     "counterfactual_heldout2_2026-12-03",
     "counterfactual_heldout3_2026-12-03",
     "counterfactual_heldout4_2026-12-03",
+    "counterfactual_heldout5_2026-12-03",
 )
 # suite -> (at least right, at most wrong). Measured 2026-12-03 before the rule book was broadened
 # (right / silent / wrong: 26/0/0, 19/0/1, 16/0/0, 8/7/1, bundled 8/0/0) and raised to the figures
@@ -38,6 +39,10 @@ FLOORS: dict[str, tuple[int, int]] = {
     "counterfactual_heldout2_2026-12-03": (16, 0),
     "counterfactual_heldout3_2026-12-03": (16, 0),
     "counterfactual_heldout4_2026-12-03": (30, 0),
+    # Held-out 5 was measured blind on the frozen round-2 rule book at 8/18/6; it was then read
+    # to calibrate semantic catalogue matching (experts/catalogue/semantic.py), which takes it to
+    # 11/11/10 (its new wrongs are rules whose facts fire in both variants of a pair). Tuned now.
+    "counterfactual_heldout5_2026-12-03": (11, 10),
     "bundled": (8, 0),
 }
 

@@ -1,11 +1,12 @@
 """Doctrine as an evidence source: published rules applied to a scenario's facts.
 
 `doctrine_evidence(scenario)` reads the facts (`facts.py`), recognises which catalogue actions
-each alternative carries out (`crisis_mas.experts.catalogue`), fires the rules whose conditions
-hold (`rules.yaml`, plus START triage for "who goes first" alternatives) and turns the net support
-into beliefs over the alternatives. It is one more evidence source for the coordinator, shown in
-the decision as "doctrine (rules)", never disguised as a model's answer. It is invariant to the
-order alternatives are listed in, and says nothing (no evidence) when no rule separates them.
+each alternative carries out (by cue, else by meaning: `crisis_mas.experts.catalogue.semantic`),
+fires the rules whose conditions hold (`rules.yaml`, plus START triage for "who goes first"
+alternatives) and turns the net support into beliefs over the alternatives. It is one more
+evidence source for the coordinator, shown in the decision as "doctrine (rules)", never disguised
+as a model's answer. It is invariant to the order alternatives are listed in, and says nothing (no
+evidence) when no rule separates them.
 """
 
 from __future__ import annotations
