@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crisis_mas.experts.catalogue.semantic import DEFAULT as SEMANTIC_DEFAULT
+from crisis_mas.experts.catalogue.semantic import SemanticMatch
 from crisis_mas.experts.doctrine import doctrine_evidence
 from crisis_mas.scenario import bundled_scenarios_dir, load_scenario
 
@@ -47,39 +49,57 @@ FLOORS: dict[str, tuple[int, int]] = {
 }
 
 
-def _case(suite: str, label: Path) -> str:
-    """'right', 'wrong' or 'silent' for one label file."""
+OUTCOMES = ("right", "silent", "wrong")
+
+
+def _case(suite: str, label: Path, semantic: SemanticMatch | None) -> tuple[str, list[str]]:
+    """'right', 'wrong' or 'silent' for one label file, and its alternatives that carry out no
+    catalogue action (`semantic`: how actions are matched by meaning; None: cues only)."""
     data = yaml.safe_load(label.read_text(encoding="utf-8"))
     base = bundled_scenarios_dir() if suite == "bundled" else label.parent
-    ev = doctrine_evidence(load_scenario(base / data["scenario"]))
+    ev = doctrine_evidence(load_scenario(base / data["scenario"]), semantic=semantic)
+    unmatched = [f"{label.stem}:{a}" for a, acts in sorted(ev.actions.items()) if not acts]
     pick = ev.recommended
     if pick is None:
-        return "silent"
-    return "right" if pick in data.get("acceptable", []) else "wrong"
+        return "silent", unmatched
+    return ("right" if pick in data.get("acceptable", []) else "wrong"), unmatched
 
 
-def rules_only_table() -> dict[str, dict[str, list[str]]]:
-    """suite -> outcome -> case names, over every label file of the tuned and bundled suites."""
+def rules_only_table(
+    semantic: SemanticMatch | None = SEMANTIC_DEFAULT,
+) -> dict[str, dict[str, list[str]]]:
+    """suite -> outcome (and "unmatched") -> case names (alternatives), over every label file of
+    the tuned and bundled suites."""
     out: dict[str, dict[str, list[str]]] = {}
     for suite in (*TUNED, "bundled"):
-        rows: dict[str, list[str]] = {"right": [], "silent": [], "wrong": []}
+        rows: dict[str, list[str]] = {k: [] for k in (*OUTCOMES, "unmatched")}
         for label in sorted((SUITES_DIR / suite).glob("*.yaml")):
-            rows[_case(suite, label)].append(label.stem)
+            outcome, unmatched = _case(suite, label, semantic)
+            rows[outcome].append(label.stem)
+            rows["unmatched"] += unmatched
         out[suite] = rows
     return out
 
 
+def _print(title: str, t: dict[str, dict[str, list[str]]], cases: bool) -> None:
+    print(f"\n{title}: right / silent / wrong (of n), alternatives matching no catalogue action")
+    for suite, rows in t.items():
+        n = sum(len(rows[k]) for k in OUTCOMES)
+        line = (
+            f"  {suite:40s} {len(rows['right']):3d} / {len(rows['silent']):3d} / "
+            f"{len(rows['wrong']):3d}  (of {n})  unmatched {len(rows['unmatched']):3d}"
+        )
+        if cases:
+            line += f"  wrong: {' '.join(rows['wrong']) or '-'}"
+            line += f"  silent: {' '.join(rows['silent']) or '-'}"
+        print(line)
+
+
 @pytest.fixture(scope="module")
 def table() -> dict[str, dict[str, list[str]]]:
+    _print("cues only (semantic=None), for comparison", rules_only_table(None), cases=False)
     t = rules_only_table()
-    print("\nrules-only pick per suite: right / silent / wrong (of n)")
-    for suite, rows in t.items():
-        n = sum(len(v) for v in rows.values())
-        print(
-            f"  {suite:40s} {len(rows['right']):3d} / {len(rows['silent']):3d} / "
-            f"{len(rows['wrong']):3d}  (of {n})  wrong: {' '.join(rows['wrong']) or '-'}"
-            f"  silent: {' '.join(rows['silent']) or '-'}"
-        )
+    _print("rules-only pick per suite (cues, else meaning)", t, cases=True)
     return t
 
 
@@ -88,7 +108,7 @@ def test_rules_only_pick_does_not_regress(
     table: dict[str, dict[str, list[str]]], suite: str
 ) -> None:
     rows = table[suite]
-    assert sum(len(v) for v in rows.values()) > 0, f"no label files in {suite}"
+    assert sum(len(rows[k]) for k in OUTCOMES) > 0, f"no label files in {suite}"
     least_right, most_wrong = FLOORS[suite]
     assert len(rows["right"]) >= least_right, (suite, rows)
     assert len(rows["wrong"]) <= most_wrong, (suite, rows)
