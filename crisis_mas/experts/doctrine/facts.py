@@ -91,6 +91,31 @@ def _cue_table() -> dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]
 
 
 _SENTENCE = re.compile(r"[^.;!?\n]+")
+# A "key: value" line whose value says the thing is absent: "rain upstream: none", «δελτίο: κανένα».
+_ABSENT_VALUE = re.compile(
+    r"^[^:\n]{1,60}:\s*(none|no|nil|nothing|false|absent|0|-|κανεν\w*|κανεισ|καμια|οχι|δεν \w+)"
+    r"\s*(\(.*\))?\s*$"
+)
+
+
+def _line_at(text: str, pos: int) -> tuple[str, int]:
+    """The line holding `pos`, and `pos` relative to that line's start."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return text[start : end if end >= 0 else len(text)], pos - start
+
+
+def _in_absent_key(text: str, pos: int) -> bool:
+    """Whether `pos` lies in the key of a line whose value states absence: the cue names a topic
+    ("rain upstream") that the value ("none") denies, so it is no evidence of the fact."""
+    line, at = _line_at(text, pos)
+    return _ABSENT_VALUE.match(line) is not None and at < line.index(":")
+
+
+def _fact_text(text: str) -> str:
+    """The folded situation text without its tags line: tags name the topic of the scenario (the
+    same for a calm and a threatening variant), not a fact on the ground."""
+    return "\n".join(x for x in text.split("\n") if not x.startswith("tags:"))
 
 
 def _sentence_hit(text: str, groups: tuple[tuple[str, ...], ...], negation: bool) -> str | None:
@@ -99,6 +124,8 @@ def _sentence_hit(text: str, groups: tuple[tuple[str, ...], ...], negation: bool
         return None
     for m in _SENTENCE.finditer(text):
         sent = m.group(0)
+        if negation and _ABSENT_VALUE.match(sent.strip()):
+            continue
         if all(find(sent, g, negation) for g in groups):
             return sent
     return None
@@ -187,12 +214,17 @@ def extract_facts(s: Scenario) -> Facts:
         facts.set("casualties", float(s.casualties), f"casualties: {s.casualties}")
     for m in CASUALTIES.finditer(text):
         facts.set("casualties", float(m.group(1) or m.group(2)), m.group(0))
+    ftext = _fact_text(text)
     for name, (cues, groups, negation) in _cue_table().items():
-        hits = find(text, cues, negation)
+        hits = [
+            h
+            for h in find(ftext, cues, negation)
+            if not negation or not _in_absent_key(ftext, h.start())
+        ]
         if hits:
             h = hits[0]
-            facts.set(name, True, text[max(0, h.start() - 40) : h.end() + 40])
-        elif (sent := _sentence_hit(text, groups, negation)) is not None:
+            facts.set(name, True, ftext[max(0, h.start() - 40) : h.end() + 40])
+        elif (sent := _sentence_hit(ftext, groups, negation)) is not None:
             facts.set(name, True, sent)
     gcs = [int(m.group(1)) for m in GCS.finditer(text) if 3 <= int(m.group(1)) <= 15]
     if gcs:
