@@ -46,6 +46,10 @@ class SemanticMatch(BaseModel):
     # it second and stays unmatched). Mostly-Greek alternatives need this much less similarity
     # (about half the measured gap, to stay on the side of silence).
     greek_offset: float = Field(default=0.03, ge=0.0, le=0.1)
+    # Two alternatives of one scenario this similar to each other are the same action aimed at
+    # different targets ("team to the block on X" / "team to the house on Y"); see
+    # `share_between_parallel`.
+    parallel: float = Field(default=0.95, ge=0.0, le=1.0)
 
     def threshold_for(self, phrase: str) -> float:
         """The similarity a phrase's nearest action must reach (lower for Greek wording)."""
@@ -155,3 +159,32 @@ def match_by_cue_or_meaning(
     if cued or settings is None:
         return cued
     return semantic_match(alt, families, settings)
+
+
+def share_between_parallel(
+    alts: list[Alternative],
+    actions: dict[str, list[str]],
+    families: set[str],
+    settings: SemanticMatch = DEFAULT,
+) -> dict[str, list[str]]:
+    """Alternatives that carry out the same action get the same action. An alternative left
+    unmatched, whose wording is parallel to a matched sibling's (similarity >= `parallel`) and
+    whose own nearest action is one the sibling carries, takes that action. The margin refuses a
+    match that is ambiguous between two actions; it is not meant to split one action done at two
+    places, and a rule can only tell such alternatives apart by the place, which it does not read.
+    Sharing never separates alternatives, it only stops an accidental separation."""
+    out = {k: list(v) for k, v in actions.items()}
+    for alt in alts:
+        if out[alt.id]:
+            continue
+        ranked = ranked_actions(alt, families)
+        if not ranked:
+            continue
+        nearest, vec = ranked[0][0], _phrase_vector(alternative_phrase(alt))
+        for sib in alts:
+            if sib.id == alt.id or nearest not in actions[sib.id]:
+                continue
+            if float(vec @ _phrase_vector(alternative_phrase(sib))) >= settings.parallel:
+                out[alt.id] = [nearest]
+                break
+    return out

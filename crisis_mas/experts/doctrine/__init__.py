@@ -23,7 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from crisis_mas.errors import InputError
 from crisis_mas.experts.catalogue import families_of, load_catalogue
 from crisis_mas.experts.catalogue.semantic import DEFAULT as SEMANTIC_DEFAULT
-from crisis_mas.experts.catalogue.semantic import SemanticMatch, match_by_cue_or_meaning
+from crisis_mas.experts.catalogue.semantic import (
+    SemanticMatch,
+    match_by_cue_or_meaning,
+    share_between_parallel,
+)
 from crisis_mas.experts.doctrine.facts import Facts, extract_facts, situation_text
 from crisis_mas.experts.doctrine.triage import PRIORITY, SOURCE, start_priorities
 from crisis_mas.experts.textmatch import fold
@@ -124,7 +128,16 @@ class DoctrineEvidence(BaseModel):
 
     @property
     def recommended(self) -> str | None:
+        """The alternative with the most support; none when the rules are silent, or when the
+        best support is shared by alternatives carrying the same actions (the rules cannot tell
+        them apart: only the order their ids sort in would)."""
         if not self.informative:
+            return None
+        best = max(self.support.values())
+        tied = [
+            tuple(sorted(self.actions.get(i, []))) for i, v in self.support.items() if v == best
+        ]
+        if len(tied) != len(set(tied)):
             return None
         return max(sorted(self.beliefs), key=self.beliefs.__getitem__)
 
@@ -156,6 +169,8 @@ def doctrine_evidence(
     actions = {
         a.id: match_by_cue_or_meaning(a, families, semantic) for a in scenario.available_actions
     }
+    if semantic is not None:
+        actions = share_between_parallel(scenario.available_actions, actions, families, semantic)
     support = dict.fromkeys(ids, 0.0)
     hits: list[RuleHit] = []
     for rule in load_rules():
