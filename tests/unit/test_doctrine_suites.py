@@ -44,7 +44,9 @@ FLOORS: dict[str, tuple[int, int]] = {
     # Held-out 5 was measured blind on the frozen round-2 rule book at 8/18/6; it was then read
     # to calibrate semantic catalogue matching (experts/catalogue/semantic.py), which takes it to
     # 11/11/10 (its new wrongs are rules whose facts fire in both variants of a pair). Tuned now.
-    "counterfactual_heldout5_2026-12-03": (11, 10),
+    # Round 3 fixed those over-firings at their cause (tags and "key: none" lines are no facts,
+    # NWCG structure triage by structure, same-action ties are no pick): 11/16/5.
+    "counterfactual_heldout5_2026-12-03": (11, 5),
     "bundled": (8, 0),
 }
 
